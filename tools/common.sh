@@ -1,0 +1,24 @@
+# Shared settings for the tools/ scripts. Source it; do not run it.
+# Everything slow (virtualenvs, debootstrap trees, wheels) is cached outside the
+# repository, under OMERO_STACK_CACHE.
+set -euo pipefail
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OMERO_STACK_CACHE="${OMERO_STACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/omero_docker_stack}"
+export REPO_ROOT OMERO_STACK_CACHE
+mkdir -p "$OMERO_STACK_CACHE"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# content_key FILE... : short sha256 over the named files' contents and names.
+content_key() {
+  local f
+  for f in "$@"; do printf '%s\n' "${f#"$REPO_ROOT"/}"; cat "$f"; done | sha256sum | cut -c1-12
+}
+
+# pip_quiet VENV ARGS... : pip without the noise of this machine's find-links warnings.
+pip_quiet() {
+  local venv="$1"; shift
+  "$venv/bin/pip" --quiet "$@" 2>&1 | grep -v '^WARNING: Location .* is ignored' >&2 || true
+  return "${PIPESTATUS[0]}"
+}

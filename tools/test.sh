@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The whole test suite, in order, stopping at the first failure:
+#   1. lint (ansible-lint production profile, yamllint, ruff)
+#   2. ansible-test sanity
+#   3. pytest tests/unit
+#   4. every Molecule scenario under molecule/
+# It creates its own virtualenvs, installs the Debian tools it needs, makes sure a
+# Docker engine answers (starting one if needed, and stopping only that one), and
+# builds the offline test images. Set OMERO_STACK_STAGES to run some stages only
+# (e.g. "unit molecule").
+source "$(dirname "$0")/common.sh"
+stages="${OMERO_STACK_STAGES:-lint sanity unit molecule}"
+t0=$SECONDS
+"$REPO_ROOT/tools/apt-deps.sh" debootstrap shellcheck
+venv="$("$REPO_ROOT/tools/venv.sh" test)"
+export PATH="$venv/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$venv/collections"
+cd "$REPO_ROOT"
+
+done_stages=0
+stage() { log "=== stage $1 ==="; }
+finish() {
+  local rc=$?
+  "$REPO_ROOT/tools/docker-engine.sh" stop || true
+  if [ "$rc" -eq 0 ]; then
+    log "all stages passed in $((SECONDS - t0)) s"
+    echo "stages: $done_stages passed, 0 failed"
+  else
+    log "FAILED after $((SECONDS - t0)) s"
+    echo "stages: $done_stages passed, 1 failed"
+  fi
+  exit "$rc"
+}
+trap finish EXIT
+
+for s in $stages; do
+  stage "$s"
+  case "$s" in
+    lint)
+      yamllint --strict .
+      ruff check .
+      ansible-lint --profile production --offline
+      ;;
+    sanity)
+      "$REPO_ROOT/tools/sanity.sh"
+      ;;
+    unit)
+      pytest -q -p no:cacheprovider tests/unit
+      ;;
+    molecule)
+      "$REPO_ROOT/tools/docker-engine.sh" ensure
+      "$REPO_ROOT/tests/images/build.sh"
+      "$REPO_ROOT/tools/molecule-all.sh" "$venv"
+      ;;
+    *) die "unknown stage $s" ;;
+  esac
+  done_stages=$((done_stages + 1))
+done
