@@ -1,10 +1,9 @@
-# Two commands do all set-up on a fresh Debian 12 machine (as root):
-#   make site   run playbooks/site.yml against inventories/local (this host)
-#   make test   run the whole test suite (lint, sanity, unit, molecule)
+# Shortcuts for the two commands of the README (which need no make):
+#   make site   = tools/site.sh   run playbooks/site.yml against inventories/local
+#   make test   = tools/test.sh   run the whole test suite (lint, sanity, unit, molecule)
 # Both create their own cached virtualenvs (under ~/.cache/omero_docker_stack).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-PLAYBOOK ?= playbooks/site.yml
 INVENTORY ?= inventories/local
 ANSIBLE_ARGS ?=
 
@@ -14,9 +13,7 @@ help:
 	@sed -n '1,4p' Makefile
 
 site:
-	@venv="$$(tools/venv.sh run)" && \
-	  ANSIBLE_COLLECTIONS_PATH="$$venv/collections" \
-	  "$$venv/bin/ansible-playbook" -i $(INVENTORY) $(PLAYBOOK) $(ANSIBLE_ARGS)
+	tools/site.sh -i $(INVENTORY) $(ANSIBLE_ARGS)
 
 test:
 	tools/test.sh

@@ -2,7 +2,7 @@
 # Usage: tools/apt-deps.sh PACKAGE...
 # Installs the named Debian packages when their commands are missing (the test
 # machine is root and reaches Debian's packages). Commands checked by name:
-# debootstrap, shellcheck, docker.io (dockerd).
+# debootstrap, shellcheck, docker.io (dockerd), python3-venv (module ensurepip).
 source "$(dirname "$0")/common.sh"
 need=()
 for pkg in "$@"; do
@@ -10,6 +10,10 @@ for pkg in "$@"; do
     docker.io) cmd=dockerd ;;
     *) cmd="$pkg" ;;
   esac
+  if [ "$pkg" = python3-venv ]; then
+    python3 -c 'import ensurepip' 2>/dev/null || need+=("$pkg")
+    continue
+  fi
   command -v "$cmd" >/dev/null || need+=("$pkg")
 done
 [ "${#need[@]}" -eq 0 ] && exit 0

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings for the tools/ scripts. Source it; do not run it.
 # Everything slow (virtualenvs, debootstrap trees, wheels) is cached outside the
 # repository, under OMERO_STACK_CACHE.

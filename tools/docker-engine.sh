@@ -23,8 +23,7 @@ ensure() {
   fi
   setsid dockerd >"$logfile" 2>&1 < /dev/null &
   echo $! > "$marker"
-  local i
-  for i in $(seq 1 60); do
+  for _ in $(seq 1 60); do
     engine_up && { log "dockerd started (pid $(cat "$marker"))"; return 0; }
     sleep 1
   done
@@ -39,8 +38,7 @@ stop() {
   if kill -0 "$pid" 2>/dev/null; then
     log "stopping dockerd (pid $pid) started by the tests"
     kill "$pid"
-    local i
-    for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
     kill -9 "$pid" 2>/dev/null || true
   fi
 }

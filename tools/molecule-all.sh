@@ -19,7 +19,7 @@ export PATH="$venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$venv/collections"
 export MOLECULE_GLOB="molecule/*/molecule.yml"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
-cd "$REPO_ROOT"
+cd "$REPO_ROOT" || exit 1
 passed=0
 for s in "${scenarios[@]}"; do
   distro="$(sed -n 's/^# host_distro: *\([a-z]*\).*/\1/p' "molecule/$s/molecule.yml")"

@@ -14,7 +14,7 @@ mkdir -p "$dest"
 (cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard) \
   | (cd "$REPO_ROOT" && xargs -0 -r tar -c --no-recursion -f - 2>/dev/null) \
   | tar -C "$dest" -x
-cd "$dest"
+cd "$dest" || exit 1
 # Collections we depend on, next to ours, for the import and validate-modules tests.
 site="$("$venv/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[-1]))')"
 for c in community/docker community/postgresql community/general ansible/posix; do

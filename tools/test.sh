@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, in order, stopping at the first failure:
-#   1. lint (ansible-lint production profile, yamllint, ruff)
+#   1. lint (ansible-lint production profile, yamllint, ruff, shellcheck)
 #   2. ansible-test sanity
 #   3. pytest tests/unit
 #   4. every Molecule scenario under molecule/
@@ -15,7 +15,7 @@ t0=$SECONDS
 venv="$("$REPO_ROOT/tools/venv.sh" test)"
 export PATH="$venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$venv/collections"
-cd "$REPO_ROOT"
+cd "$REPO_ROOT" || exit 1
 
 done_stages=0
 stage() { log "=== stage $1 ==="; }
@@ -40,6 +40,8 @@ for s in $stages; do
       yamllint --strict .
       ruff check .
       ansible-lint --profile production --offline
+      git ls-files -z --cached --others --exclude-standard -- '*.sh' .ci/run \
+        | xargs -0 -r shellcheck
       ;;
     sanity)
       "$REPO_ROOT/tools/sanity.sh"
@@ -51,6 +53,9 @@ for s in $stages; do
       "$REPO_ROOT/tools/docker-engine.sh" ensure
       "$REPO_ROOT/tests/images/build.sh"
       "$REPO_ROOT/tools/molecule-all.sh" "$venv"
+      if [ -z "${MOLECULE_SCENARIOS:-}" ] || [[ " $MOLECULE_SCENARIOS " == *" harness "* ]]; then
+        "$REPO_ROOT/tools/harness-selfcheck.sh" "$venv"
+      fi
       ;;
     *) die "unknown stage $s" ;;
   esac

@@ -9,6 +9,8 @@ kind="${1:?usage: venv.sh run|test}"
 req="$REPO_ROOT/requirements/$kind.txt"
 [ -f "$req" ] || die "no requirements file $req"
 py="${PYTHON:-python3}"
+# Debian's python3 lacks ensurepip (and so venv) until python3-venv is installed.
+"$py" -c 'import ensurepip' 2>/dev/null || "$REPO_ROOT/tools/apt-deps.sh" python3-venv
 pyver="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 key="$( (printf '%s\n' "$pyver"; cat "$REPO_ROOT"/requirements/*.txt) | sha256sum | cut -c1-12)"
 venv="$OMERO_STACK_CACHE/venv-$kind-$key"

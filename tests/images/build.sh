@@ -46,7 +46,8 @@ build_one() {
   mkdir -p "$work"
   local key_base key_host
   key_base="$(content_key "$here/build.sh" "${cas[@]}" | cut -c1-12)"
-  key_host="$(content_key "$here/build.sh" "${cas[@]}" $(find "$here/host" -type f | sort) | cut -c1-12)"
+  local overlay; mapfile -t overlay < <(find "$here/host" -type f | sort)
+  key_host="$(content_key "$here/build.sh" "${cas[@]}" "${overlay[@]}" | cut -c1-12)"
 
   local base="omero-stack-test/debian:$distro"
   if image_exists "$base-k$key_base"; then
@@ -67,6 +68,7 @@ build_one() {
       "systemd,systemd-sysv,dbus,python3,python3-apt,sudo,ca-certificates,procps,iproute2,gnupg" \
       "$work/host-$distro"
     cp -a "$here/host/." "$work/host-$distro/"
+    # shellcheck disable=SC2016 # expanded inside the chroot, not here
     chroot "$work/host-$distro" /bin/sh -c '
       set -e
       systemctl enable proc-sys-rw.service >/dev/null 2>&1

@@ -4,20 +4,23 @@
 # published. Two one-line source fixes make it build (see shared ENVIRONMENT.md):
 #   src/Slice.cpp: drop `#include <eval.h>`
 #   src/Util.cpp:  PyThreadState_GET()->frame -> PyThreadState_GetFrame(PyThreadState_GET())
-# The wheel is cached outside the repository, keyed by this script, the sdist's hash
-# and the Python version; building takes several minutes, reuse is instant.
+# The wheel is cached outside the repository, keyed by what determines it (version,
+# the source fixes, build tool pins, Python version); building takes several
+# minutes, reuse is instant.
 source "$(dirname "$0")/../../../tools/common.sh"
 version=3.6.5
 py="${PYTHON:-python3}"
 pyver="$("$py" -c 'import sys; print("%d%d" % sys.version_info[:2])')"
 out="$OMERO_STACK_CACHE/wheels"
 mkdir -p "$out"
-key="$( (cat "${BASH_SOURCE[0]}"; echo "$version $pyver") | sha256sum | cut -c1-12)"
+fix_slice='/#include <eval.h>/d'
+fix_util='s/PyThreadState_GET()->frame/PyThreadState_GetFrame(PyThreadState_GET())/'
+build_pins=("setuptools==75.8.0" "wheel==0.45.1")
+key="$(printf '%s\n' "$version" "$pyver" "$fix_slice" "$fix_util" "${build_pins[@]}" | sha256sum | cut -c1-12)"
 dest="$out/zeroc-ice-$key"
-if whl="$(ls "$dest"/zeroc_ice-"$version"-*.whl 2>/dev/null | head -n1)" && [ -n "$whl" ]; then
+if whl="$(find "$dest" -name "zeroc_ice-$version-*.whl" 2>/dev/null | head -n1)" && [ -n "$whl" ]; then
   printf '%s\n' "$whl"; exit 0
 fi
-"$REPO_ROOT/tools/apt-deps.sh" >/dev/null
 for pkg in libssl-dev libbz2-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need="${need:-} $pkg"
 done
@@ -31,16 +34,16 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 log "building zeroc-ice $version wheel for cp$pyver (several minutes, cached afterwards)"
 "$py" -m venv "$work/venv"
-pip_quiet "$work/venv" install "setuptools==75.8.0" "wheel==0.45.1"
+pip_quiet "$work/venv" install "${build_pins[@]}"
 pip_quiet "$work/venv" download --no-deps --no-binary :all: -d "$work/sdist" "zeroc-ice==$version"
 tar -C "$work" -xzf "$work"/sdist/zeroc-ice-"$version".tar.gz
 src="$work/zeroc-ice-$version"
-sed -i '/#include <eval.h>/d' "$src/src/Slice.cpp"
-sed -i 's/PyThreadState_GET()->frame/PyThreadState_GetFrame(PyThreadState_GET())/' "$src/src/Util.cpp"
+sed -i "$fix_slice" "$src/src/Slice.cpp"
+sed -i "$fix_util" "$src/src/Util.cpp"
 grep -q 'eval.h' "$src/src/Slice.cpp" && die "Slice.cpp fix did not apply"
 grep -q 'PyThreadState_GetFrame' "$src/src/Util.cpp" || die "Util.cpp fix did not apply"
 (cd "$src" && "$work/venv/bin/python" setup.py -q build_ext -j "$(nproc)" bdist_wheel -d "$work/dist") \
   >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; die "zeroc-ice build failed"; }
 mkdir -p "$dest"
 cp "$work"/dist/zeroc_ice-*.whl "$dest/"
-ls "$dest"/zeroc_ice-"$version"-*.whl | head -n1
+find "$dest" -name "zeroc_ice-$version-*.whl" | head -n1

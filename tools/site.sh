@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job: run playbooks/site.yml against inventories/local (this host).
+# Usage: tools/site.sh [ansible-playbook args...]   e.g. --check --diff, -i inventories/example
+# Creates its cached virtualenv with the pinned requirements on first use.
+source "$(dirname "$0")/common.sh"
+venv="$("$REPO_ROOT/tools/venv.sh" run)"
+export ANSIBLE_COLLECTIONS_PATH="$venv/collections"
+cd "$REPO_ROOT" || exit 1
+inventory=(-i inventories/local)
+for a in "$@"; do case "$a" in -i|--inventory|--inventory=*|-i*) inventory=() ;; esac; done
+exec "$venv/bin/ansible-playbook" "${inventory[@]}" playbooks/site.yml "$@"
