@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to omero_docker.stack
+# Apache License 2.0 (see galaxy.yml)
+"""Action plugin: compute the site model on the controller (see the site_model module docs)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fcntl
+import json
+import os
+
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import (
+    DICT_VARIABLES,
+    LIST_VARIABLES,
+    OUTPUT_VARIABLES,
+    SITE_DEFAULTS,
+    build_site_model,
+    secrets_needed,
+)
+
+SITE_VARIABLES = DICT_VARIABLES + LIST_VARIABLES
+
+
+def _plain(value):
+    """Templated values as plain Python types (no tagged/lazy containers)."""
+    return json.loads(json.dumps(value, default=to_text))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("fact_name", "return_secret_values"))
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        _, args = self.validate_argument_spec(argument_spec={
+            "fact_name": {"type": "str", "default": "omero_site_model"},
+            "return_secret_values": {"type": "bool", "default": False},
+        })
+
+        site = {}
+        names = [k for k in task_vars if k.startswith("omero_site_") and k not in OUTPUT_VARIABLES]
+        names += [k for k in SITE_VARIABLES if k in task_vars]
+        try:
+            for name in sorted(set(names)):
+                site[name] = _plain(self._templar.template(task_vars[name]))
+        except Exception as exc:  # noqa: BLE001 - report any templating error against its variable
+            result.update(failed=True, msg="Could not read the site variable %s: %s" % (name, to_text(exc)))
+            return result
+        given = site.get("omero_secrets") if isinstance(site.get("omero_secrets"), dict) else {}
+        secret_values = dict((k, v) for k, v in given.items() if v is not None)
+        generated = []
+        warnings = []
+        if site.get("omero_site_generate_secrets") is True:
+            try:
+                generated, warnings = self._generated_secrets(site, secret_values)
+            except (OSError, ValueError) as exc:
+                result.update(failed=True, msg="omero_site_secrets_store: cannot use the secrets store: %s"
+                              % to_text(exc))
+                return result
+        try:
+            model = build_site_model(site, secret_values, generated=generated)
+        except SiteModelError as exc:
+            result.update(failed=True, msg=exc.format(),
+                          errors=[{"variable": v, "message": m} for v, m in exc.errors])
+            return result
+        result["changed"] = False
+        result["ansible_facts"] = {args["fact_name"]: model}
+        if warnings:
+            result["warnings"] = warnings
+        if args["return_secret_values"]:
+            # Only for tasks that write secrets; the whole result is then censored.
+            result["secret_values"] = dict((k, secret_values[k]) for k in model["secrets"] if k in secret_values)
+            result["_ansible_no_log"] = True
+        return result
+
+    def _generated_secrets(self, site, secret_values):
+        """Fill missing required secrets from the controller store, generating new ones."""
+        site_name = site.get("omero_site_name") or SITE_DEFAULTS["omero_site_name"]
+        store = site.get("omero_site_secrets_store") or secretlib.default_store_path(str(site_name))
+        store = os.path.expanduser(str(store))
+        missing = [n for n in secrets_needed(site) if n not in secret_values]
+        if not missing:
+            return [], []
+        directory = os.path.dirname(store)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, mode=0o700)
+        warnings = []
+        with open(os.path.join(directory, ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            stored = secretlib.read_store(store)
+            if os.path.exists(store) and (os.stat(store).st_mode & 0o077):
+                os.chmod(store, 0o600)
+                warnings.append("%s was readable by others; its mode is now 0600" % store)
+            new = [n for n in missing if n not in stored]
+            for name in new:
+                stored[name] = secretlib.generate()
+            if new:
+                if self._task.check_mode:
+                    warnings.append("check mode: generated %s for this run only; a real run stores them in %s"
+                                    % (", ".join(new), store))
+                else:
+                    secretlib.write_store(store, stored)
+            for name in missing:
+                secret_values[name] = stored[name]
+        return missing, warnings

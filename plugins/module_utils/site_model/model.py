@@ -1,0 +1,849 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to omero_docker.stack
+# Apache License 2.0 (see galaxy.yml)
+"""Build the site model: validate the site description, apply defaults, derive values.
+
+:func:`build_site_model` takes the site variables (a plain dict of the inventory's
+``omero_site_*``, ``omero_services``, ``omero_server_config``, ``omero_web_config``,
+``omero_web_plugins``, ``omero_scripts``, ``omero_groups``, ``omero_users`` values) and
+the secret values, and returns a plain dict. It never returns a secret value: secrets
+appear by reference only, and they enter the per-service input hashes as digests.
+
+All validation happens here, before anything is rendered; every problem is reported
+at once in a :class:`SiteModelError` naming its variable and the fix.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import hashlib
+import json
+import posixpath
+import re
+
+from ansible_collections.omero_docker.stack.plugins.module_utils.env_file import key_problem
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import monitoring, omero_config
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
+
+MODEL_SCHEMA = 1
+LABEL_PREFIX = "org.omero-docker.stack"
+HASH_LABEL = LABEL_PREFIX + ".inputs-hash"
+OMERO_FILE_NAME = "60-omero-docker-stack.omero"
+
+# Site-wide variables and their defaults. `omero_site_model` is the output fact.
+SITE_DEFAULTS = {
+    "omero_site_name": "omero",
+    "omero_site_base_dir": "/srv/omero",
+    "omero_site_timezone": "UTC",
+    "omero_site_registry_mirror": "",
+    "omero_site_bind_address": "0.0.0.0",
+    "omero_site_local_bind_address": "127.0.0.1",
+    "omero_site_paths": {},
+    "omero_site_generate_secrets": False,
+    "omero_site_secrets_store": "",
+    "omero_site_db_name": "omero",
+    "omero_site_db_user": "omero",
+    "omero_site_plugin_db_name": "omero_plugin",
+    "omero_site_plugin_db_user": "omero_plugin",
+    "omero_site_log_max_size": "10m",
+    "omero_site_log_max_files": 3,
+}
+OUTPUT_VARIABLES = ("omero_site_model",)
+LIST_VARIABLES = ("omero_web_plugins", "omero_scripts", "omero_groups", "omero_users")
+DICT_VARIABLES = ("omero_services", "omero_server_config", "omero_web_config", "omero_secrets")
+
+SERVICE_OVERRIDE_KEYS = ("enabled", "image", "ports", "resources", "uid", "gid", "restart", "env",
+                         "docker_socket")
+PORT_OVERRIDE_KEYS = ("host", "bind", "publish")
+RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
+
+_SITE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_TZ_RE = re.compile(r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+){0,2}$")
+_HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                      r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[0-9]{1,5})?$")
+_REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_IPV4_RE = re.compile(r"^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$")
+_MEMORY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[bkmgBKMG]?$")
+_APP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_PLACEHOLDER_RE = re.compile(r"\{site\.([a-z_]+)\}")
+
+# Properties the collection sets itself: the variable to use instead.
+SERVER_MANAGED = {
+    "omero.db.host": "nothing: the database service is always 'database'",
+    "omero.db.name": "omero_site_db_name",
+    "omero.db.user": "omero_site_db_user",
+    "omero.db.pass": "omero_secrets.omero_db_password",
+    "omero.data.dir": "omero_site_paths.omero_data (the host path mounted at /OMERO)",
+}
+WEB_MANAGED = {
+    "omero.web.server_list": "omero_site_name (the server is always the omeroserver service)",
+    "omero.web.secret_key": "omero_secrets.omero_web_secret_key",
+}
+
+
+def _err(errors, var, msg):
+    errors.append((var, msg))
+
+
+def _is_abs_norm(path):
+    return isinstance(path, str) and path.startswith("/") and posixpath.normpath(path) == path and path != "/"
+
+
+def _inside(child, parent):
+    return child == parent or child.startswith(parent.rstrip("/") + "/")
+
+
+def _as_int(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def parse_image(ref):
+    """Split ``[registry/]name[:tag]`` into ``{registry, name, tag}`` or return None."""
+    if not isinstance(ref, str) or not ref or "@" in ref or ref != ref.strip():
+        return None
+    name, tag = ref, ""
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = ref.rsplit(":", 1)
+    registry = ""
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        registry, name = first, rest
+    image = {"registry": registry, "name": name, "tag": tag}
+    return image if image_problem(image) is None else None
+
+
+def image_problem(image):
+    if not isinstance(image, dict) or set(image) - {"registry", "name", "tag"}:
+        return "an image is a reference string 'registry/name:tag' or a dict with registry, name and tag"
+    registry, name, tag = image.get("registry") or "", image.get("name"), image.get("tag")
+    if registry and not _HOST_RE.match(str(registry)):
+        return "registry '%s' is not a host[:port]" % registry
+    if not isinstance(name, str) or not _REPO_RE.match(name):
+        return "name '%s' is not a valid repository name (lower case, [a-z0-9._-/])" % (name,)
+    if not isinstance(tag, str) or not _TAG_RE.match(tag):
+        return "tag '%s' is missing or invalid: pin a version tag (never 'latest' implicitly)" % (tag,)
+    return None
+
+
+def image_reference(image, mirror="", build=False):
+    """The reference compose pulls. A mirror prefix replaces the registry: Docker Hub
+    images keep their path (official ones under library/), others keep theirs."""
+    name = image["name"]
+    registry = image.get("registry") or ""
+    if mirror and not build:
+        if not registry and "/" not in name:
+            name = "library/" + name
+        return "%s/%s:%s" % (mirror.rstrip("/"), name, image["tag"])
+    prefix = registry + "/" if registry else ""
+    return "%s%s:%s" % (prefix, name, image["tag"])
+
+
+def _check_bind(errors, var, value):
+    if not isinstance(value, str) or not (_IPV4_RE.match(value) or value in ("::", "::1")):
+        _err(errors, var, "'%s' is not an IP address to bind to (e.g. 0.0.0.0, 127.0.0.1)" % (value,))
+        return False
+    return True
+
+
+def _timezone_problem(tz):
+    if not isinstance(tz, str) or not _TZ_RE.match(tz):
+        return "not a time zone name"
+    try:
+        import zoneinfo  # Python >= 3.9 (the controller)
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except Exception:  # noqa: BLE001 - any failure means unknown zone
+        return "unknown time zone"
+    return None
+
+
+def _site_settings(site, errors):
+    """Validate the omero_site_* variables; return them with defaults applied."""
+    settings = dict(SITE_DEFAULTS)
+    for key, value in site.items():
+        if not key.startswith("omero_site_") or key in OUTPUT_VARIABLES:
+            continue
+        if key not in SITE_DEFAULTS:
+            close = [k for k in SITE_DEFAULTS if k.split("_")[2:3] == key.split("_")[2:3]]
+            _err(errors, key, "unknown site variable; known: %s" % ", ".join(close or sorted(SITE_DEFAULTS)))
+            continue
+        if value is not None:
+            settings[key] = value
+    name = settings["omero_site_name"]
+    if not isinstance(name, str) or not _SITE_NAME_RE.match(name):
+        _err(errors, "omero_site_name", "'%s' is not a valid compose project name: lower case letters, digits, "
+                                        "'-' and '_', starting with a letter or digit" % (name,))
+    base = settings["omero_site_base_dir"]
+    if not _is_abs_norm(base):
+        _err(errors, "omero_site_base_dir", "'%s' must be an absolute, normalised path other than / "
+                                            "(e.g. /srv/omero)" % (base,))
+    problem = _timezone_problem(settings["omero_site_timezone"])
+    if problem:
+        _err(errors, "omero_site_timezone", "'%s': %s; use an IANA name like UTC or Europe/Paris"
+             % (settings["omero_site_timezone"], problem))
+    mirror = settings["omero_site_registry_mirror"] or ""
+    if mirror:
+        host, _, path = str(mirror).partition("/")
+        if not _HOST_RE.match(host) or (path and not _REPO_RE.match(path.rstrip("/"))):
+            _err(errors, "omero_site_registry_mirror", "'%s' is not 'host[:port][/path]' of a registry "
+                                                       "mirror" % (mirror,))
+    settings["omero_site_registry_mirror"] = str(mirror).rstrip("/") if mirror else ""
+    _check_bind(errors, "omero_site_bind_address", settings["omero_site_bind_address"])
+    _check_bind(errors, "omero_site_local_bind_address", settings["omero_site_local_bind_address"])
+    for key in ("omero_site_db_name", "omero_site_db_user", "omero_site_plugin_db_name", "omero_site_plugin_db_user"):
+        if not isinstance(settings[key], str) or not re.match(r"^[a-z_][a-z0-9_]{0,62}$", settings[key]):
+            _err(errors, key, "'%s' is not a PostgreSQL identifier (lower case, [a-z0-9_])" % (settings[key],))
+    if not isinstance(settings["omero_site_generate_secrets"], bool):
+        _err(errors, "omero_site_generate_secrets", "must be true or false")
+    if not isinstance(settings["omero_site_paths"], dict):
+        _err(errors, "omero_site_paths", "must be a dictionary of path names to absolute paths")
+        settings["omero_site_paths"] = {}
+    if not _MEMORY_RE.match(str(settings["omero_site_log_max_size"])):
+        _err(errors, "omero_site_log_max_size", "must be a size like 10m")
+    if _as_int(settings["omero_site_log_max_files"]) is None or _as_int(settings["omero_site_log_max_files"]) < 1:
+        _err(errors, "omero_site_log_max_files", "must be a positive integer")
+    for var in DICT_VARIABLES:
+        value = site.get(var)
+        if value is not None and not isinstance(value, dict):
+            _err(errors, var, "must be a dictionary, got %s" % type(value).__name__)
+    for var in LIST_VARIABLES:
+        value = site.get(var)
+        if value is not None and not isinstance(value, list):
+            _err(errors, var, "must be a list, got %s" % type(value).__name__)
+    return settings
+
+
+def _services(catalog, overrides, settings, errors):
+    """Merge omero_services overrides into the catalog; return {name: service}."""
+    services = copy.deepcopy(catalog["services"])
+    overrides = overrides if isinstance(overrides, dict) else {}
+    for name in sorted(overrides, key=str):
+        var = "omero_services.%s" % name
+        if name not in services:
+            _err(errors, var, "unknown service '%s'; the catalog has: %s" % (name, ", ".join(sorted(services))))
+            continue
+        over = overrides[name]
+        if over is None:
+            continue
+        if not isinstance(over, dict):
+            _err(errors, var, "must be a dictionary (e.g. {enabled: false})")
+            continue
+        svc = services[name]
+        for key in sorted(over):
+            if key not in SERVICE_OVERRIDE_KEYS:
+                _err(errors, "%s.%s" % (var, key), "unknown setting; a service takes: %s"
+                     % ", ".join(SERVICE_OVERRIDE_KEYS))
+        if "enabled" in over:
+            if not isinstance(over["enabled"], bool):
+                _err(errors, var + ".enabled", "must be true or false, got '%s'" % (over["enabled"],))
+            else:
+                svc["enabled"] = over["enabled"]
+        if "image" in over:
+            image = over["image"]
+            if isinstance(image, str):
+                parsed = parse_image(image)
+                if parsed is None:
+                    _err(errors, var + ".image", "'%s' is not a valid pinned image reference "
+                                                 "(registry/name:tag)" % image)
+                else:
+                    svc["image"] = parsed
+            else:
+                merged = dict(svc["image"])
+                if isinstance(image, dict):
+                    merged.update(image)
+                problem = image_problem(merged)
+                if problem:
+                    _err(errors, var + ".image", problem)
+                else:
+                    svc["image"] = merged
+        if "uid" in over or "gid" in over:
+            for key in ("uid", "gid"):
+                if key in over:
+                    value = _as_int(over[key])
+                    if value is None or value < 0 or value > 2 ** 31:
+                        _err(errors, "%s.%s" % (var, key), "must be a numeric id, got '%s'" % (over[key],))
+                    else:
+                        svc[key] = value
+        if "restart" in over:
+            if over["restart"] not in RESTART_POLICIES:
+                _err(errors, var + ".restart", "must be one of %s" % ", ".join(RESTART_POLICIES))
+            else:
+                svc["restart"] = over["restart"]
+        if "resources" in over:
+            res = over["resources"]
+            if not isinstance(res, dict) or set(res) - {"memory", "cpus"}:
+                _err(errors, var + ".resources", "takes {memory: '2g', cpus: 1.5}")
+            else:
+                merged = dict(svc.get("resources") or {})
+                merged.update(res)
+                svc["resources"] = merged
+        if "env" in over:
+            env = over["env"]
+            if not isinstance(env, dict):
+                _err(errors, var + ".env", "must be a dictionary of environment variables")
+            else:
+                for key in env:
+                    problem = key_problem(key)
+                    if problem:
+                        _err(errors, "%s.env.%s" % (var, key), problem)
+                    elif key in (svc.get("secret_env") or {}) or key.startswith(omero_config.CONFIG_ENV_PREFIX):
+                        _err(errors, "%s.env.%s" % (var, key),
+                             "is set by the collection or carries OMERO configuration: use "
+                             "omero_server_config / omero_web_config or omero_secrets")
+                svc.setdefault("env", {})
+                svc["env"] = dict(svc["env"], **env)
+        if "docker_socket" in over:
+            if name != "omeroweb":
+                _err(errors, var + ".docker_socket", "only omeroweb takes this setting")
+            elif not isinstance(over["docker_socket"], bool):
+                _err(errors, var + ".docker_socket", "must be true or false")
+            else:
+                svc["docker_socket"] = over["docker_socket"]
+        if "ports" in over:
+            ports = over["ports"]
+            if not isinstance(ports, dict):
+                _err(errors, var + ".ports", "must be a dictionary of port names (%s)"
+                     % ", ".join(sorted(svc.get("ports") or {})))
+            else:
+                for pname in sorted(ports, key=str):
+                    pvar = "%s.ports.%s" % (var, pname)
+                    if pname not in (svc.get("ports") or {}):
+                        _err(errors, pvar, "unknown port; %s has: %s"
+                             % (name, ", ".join(sorted(svc.get("ports") or {})) or "no ports"))
+                        continue
+                    pover = ports[pname]
+                    if not isinstance(pover, dict) or set(pover) - set(PORT_OVERRIDE_KEYS):
+                        _err(errors, pvar, "takes {host: PORT, bind: ADDRESS, publish: true|false}")
+                        continue
+                    port = svc["ports"][pname]
+                    if "host" in pover:
+                        value = _as_int(pover["host"])
+                        if value is None or not 1 <= value <= 65535:
+                            _err(errors, pvar + ".host", "'%s' is not a port number (1-65535)" % (pover["host"],))
+                        else:
+                            port["host"] = value
+                            port["overridden"] = True
+                    if "bind" in pover and _check_bind(errors, pvar + ".bind", pover["bind"]):
+                        port["bind"] = pover["bind"]
+                    if "publish" in pover:
+                        if not isinstance(pover["publish"], bool):
+                            _err(errors, pvar + ".publish", "must be true or false")
+                        else:
+                            port["publish"] = pover["publish"]
+    for svc in services.values():
+        svc.setdefault("restart", "unless-stopped")
+        for key in ("ports", "env", "secret_env", "secret_files", "config_files", "resources", "extra"):
+            svc[key] = svc.get(key) or {}
+        for key in ("volumes", "depends_on", "optional_deps"):
+            svc[key] = svc.get(key) or []
+    return services
+
+
+def _check_dependencies(services, errors):
+    for name in sorted(services):
+        svc = services[name]
+        if not svc["enabled"]:
+            continue
+        for dep in svc["depends_on"]:
+            if not services[dep]["enabled"]:
+                _err(errors, "omero_services.%s.enabled" % dep,
+                     "'%s' is disabled but the enabled service '%s' depends on it: enable %s "
+                     "(omero_services.%s.enabled: true) or disable %s" % (dep, name, dep, dep, name))
+
+
+def _ports(services, settings, errors):
+    """Resolve published ports; check two services never share a host port."""
+    taken = {}
+    for name in sorted(services):
+        svc = services[name]
+        published = []
+        for pname in sorted(svc["ports"]):
+            port = svc["ports"][pname]
+            exposure = port.get("exposure", "none")
+            publish = port.get("publish", exposure != "none")
+            if not publish:
+                continue
+            if "bind" in port:
+                bind = port["bind"]
+            elif exposure == "public":
+                bind = settings["omero_site_bind_address"]
+            else:
+                bind = settings["omero_site_local_bind_address"]
+            published.append({"name": pname, "container": port["container"], "host": port["host"], "bind": bind,
+                              "overridden": bool(port.get("overridden") or "bind" in port)})
+        svc["published_ports"] = published
+        if not svc["enabled"]:
+            continue
+        for port in published:
+            var = "omero_services.%s.ports.%s.host" % (name, port["name"])
+            for (other_bind, other_port), (other_var, other_overridden) in taken.items():
+                wildcard = "0.0.0.0" in (other_bind, port["bind"]) or "::" in (other_bind, port["bind"])
+                if other_port == port["host"] and (wildcard or other_bind == port["bind"]):
+                    blamed, other = (other_var, var) if other_overridden and not port["overridden"] else (var, other_var)
+                    _err(errors, blamed, "host port %d is published twice (%s and %s): give one of them "
+                                         "another port" % (port["host"], blamed, other))
+            taken[(port["bind"], port["host"])] = (var, port["overridden"])
+
+
+def _paths(catalog, services, settings, errors):
+    base = settings["omero_site_base_dir"]
+    overrides = settings["omero_site_paths"]
+    known = catalog["paths"]
+    paths = {}
+    for key in sorted(overrides, key=str):
+        if key not in known:
+            _err(errors, "omero_site_paths.%s" % key, "unknown path name; known: %s" % ", ".join(sorted(known)))
+    for key, spec in known.items():
+        value = overrides.get(key)
+        if value is None:
+            paths[key] = posixpath.join(base, spec["default"]) if isinstance(base, str) else spec["default"]
+        elif not _is_abs_norm(value):
+            _err(errors, "omero_site_paths.%s" % key, "'%s' must be an absolute, normalised path other "
+                                                      "than /" % (value,))
+            paths[key] = str(value)
+        else:
+            paths[key] = value
+    # Paths in use: those of the site and of enabled services.
+    used = sorted(k for k, spec in known.items()
+                  if not spec.get("service") or services[spec["service"]]["enabled"])
+    for i, a in enumerate(used):
+        for b in used[i + 1:]:
+            pa, pb = paths[a], paths[b]
+            if _inside(pa, pb) or _inside(pb, pa):
+                var = a if a in overrides else b
+                _err(errors, "omero_site_paths.%s" % var,
+                     "'%s' (%s) and '%s' (%s) overlap: give each its own directory" % (pa, a, pb, b))
+    directories = [{"path": base, "owner": 0, "group": 0, "mode": "0755", "purpose": "site base"}]
+    for key in used:
+        spec = known[key]
+        if spec.get("service"):
+            owner, group = services[spec["service"]]["uid"], services[spec["service"]]["gid"]
+        else:
+            owner, group = spec.get("uid", 0), spec.get("gid", 0)
+        directories.append({"path": paths[key], "owner": owner, "group": group, "mode": spec["mode"],
+                            "purpose": key, "service": spec.get("service") or ""})
+    paths["base"] = base
+    paths["compose_file"] = posixpath.join(base, "docker-compose.yml") if isinstance(base, str) else ""
+    return paths, directories, used
+
+
+def _plugins(plugins, web_ops, errors):
+    result = []
+    apps = {}
+    names = set()
+    for _, prop, text in web_ops:
+        if prop == "omero.web.apps":
+            apps[json.loads(text)] = "omero_web_config['omero.web.apps']"
+    for i, item in enumerate(plugins or []):
+        var = "omero_web_plugins[%d]" % i
+        if not isinstance(item, dict):
+            _err(errors, var, "must be a dictionary with at least name and app")
+            continue
+        name, app = item.get("name"), item.get("app")
+        if not isinstance(name, str) or not name:
+            _err(errors, var + ".name", "is required (the plugin's name, e.g. omero-figure)")
+        elif name in names:
+            _err(errors, var + ".name", "plugin '%s' is listed twice" % name)
+        else:
+            names.add(name)
+        if not isinstance(app, str) or not _APP_RE.match(app or ""):
+            _err(errors, var + ".app", "is required: the Django app to add to omero.web.apps (e.g. omero_figure)")
+        elif app in apps:
+            _err(errors, var + ".app", "web app '%s' is already registered by %s: list each app once"
+                 % (app, apps[app]))
+        else:
+            apps[app] = var
+        for key in ("top_link", "center_plugin", "right_plugin"):
+            if key in item and item[key] is not None:
+                link = item[key]
+                if not isinstance(link, dict) or not link.get("label") or not link.get("url"):
+                    _err(errors, "%s.%s" % (var, key), "takes {label: TEXT, url: URL}")
+        for key in ("open_with", "settings"):
+            if key in item and item[key] is not None and not isinstance(item[key], dict):
+                _err(errors, "%s.%s" % (var, key), "must be a dictionary")
+        for prop in (item.get("settings") or {}) if isinstance(item.get("settings"), dict) else ():
+            problem = omero_config.property_name_problem(prop)
+            if problem:
+                _err(errors, "%s.settings['%s']" % (var, prop), "invalid OMERO property name: %s" % problem)
+        result.append(copy.deepcopy(item))
+    return result
+
+
+def _named_list(items, var, errors, required=("name",)):
+    names = set()
+    for i, item in enumerate(items or []):
+        ivar = "%s[%d]" % (var, i)
+        if not isinstance(item, dict):
+            _err(errors, ivar, "must be a dictionary with %s" % ", ".join(required))
+            continue
+        for key in required:
+            if not isinstance(item.get(key), str) or not item.get(key):
+                _err(errors, "%s.%s" % (ivar, key), "is required")
+        name = item.get("name")
+        if isinstance(name, str):
+            if name in names:
+                _err(errors, ivar + ".name", "'%s' is listed twice" % name)
+            names.add(name)
+    return copy.deepcopy(list(items or []))
+
+
+def required_secrets(catalog, services):
+    """Secret names the enabled services need."""
+    needed = set()
+    for name, svc in services.items():
+        if not svc["enabled"]:
+            continue
+        needed.update(svc["secret_env"].values())
+        needed.update(svc["secret_files"].values())
+    for sname, spec in catalog["secrets"].items():
+        if any(services[s]["enabled"] for s in (spec or {}).get("required_by", [])):
+            needed.add(sname)
+    return needed
+
+
+def _subst(value, context):
+    if not isinstance(value, str):
+        return value
+    return _PLACEHOLDER_RE.sub(lambda m: str(context[m.group(1)]), value)
+
+
+def _canonical_hash(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def enabled_services(site, catalog=None):
+    """Names of the services the site enables (tolerant of other mistakes)."""
+    catalog = catalog or load_catalog()
+    errors = []
+    services = _services(catalog, site.get("omero_services"), dict(SITE_DEFAULTS), errors)
+    return sorted(n for n, s in services.items() if s["enabled"])
+
+
+def secrets_needed(site, catalog=None):
+    """Secret names the site needs (tolerant of other mistakes), for the action plugin."""
+    catalog = catalog or load_catalog()
+    services = _services(catalog, site.get("omero_services"), dict(SITE_DEFAULTS), [])
+    return sorted(required_secrets(catalog, services))
+
+
+def build_site_model(site, secret_values=None, catalog=None, generated=()):
+    """Validate ``site`` and return the site model (plain dict, no secret values).
+
+    ``secret_values`` maps secret names to values (inventory ``omero_secrets`` merged
+    with generated ones); ``generated`` names those that were generated.
+    """
+    catalog = catalog or load_catalog()
+    errors = []
+    site = dict(site or {})
+    settings = _site_settings(site, errors)
+    services = _services(catalog, site.get("omero_services"), settings, errors)
+    _check_dependencies(services, errors)
+    _ports(services, settings, errors)
+    paths, directories, used_paths = _paths(catalog, services, settings, errors)
+    enabled = sorted(n for n, s in services.items() if s["enabled"])
+
+    # Secrets: required ones present and strong; all given ones strong.
+    secret_values = dict(secret_values or {})
+    given = site.get("omero_secrets") if isinstance(site.get("omero_secrets"), dict) else {}
+    given = dict((k, v) for k, v in given.items() if v is not None)
+    secret_values = dict((k, v) for k, v in secret_values.items() if v is not None)
+    for sname in sorted(set(given) | set(secret_values), key=str):
+        var = "omero_secrets.%s" % sname
+        problem = secretlib.name_problem(sname)
+        if problem:
+            _err(errors, var, problem)
+            continue
+        value = secret_values.get(sname, given.get(sname))
+        problem = secretlib.value_problem(value)
+        if problem:
+            _err(errors, var, problem)
+    needed = required_secrets(catalog, services)
+    for sname in sorted(needed):
+        if sname not in secret_values and sname not in given:
+            users = sorted(n for n in enabled if sname in services[n]["secret_env"].values()
+                           or sname in services[n]["secret_files"].values()) or sorted(
+                (catalog["secrets"].get(sname) or {}).get("required_by", []))
+            _err(errors, "omero_secrets.%s" % sname,
+                 "is required by %s (%s): set it in the inventory vault, or set "
+                 "omero_site_generate_secrets: true to generate it on the controller"
+                 % (", ".join(users), catalog["secrets"][sname]["description"]))
+
+    # OMERO configuration.
+    def server_rule(prop):
+        if prop.startswith("omero.web."):
+            return "OMERO.web properties belong in omero_web_config"
+        return None
+
+    def web_rule(prop):
+        if not prop.startswith("omero.web."):
+            return "omero_web_config takes omero.web.* properties; server properties go in omero_server_config"
+        return None
+
+    server_ops = omero_config.normalize(site.get("omero_server_config"), "omero_server_config", errors,
+                                        SERVER_MANAGED, server_rule)
+    web_ops = omero_config.normalize(site.get("omero_web_config"), "omero_web_config", errors,
+                                     WEB_MANAGED, web_rule)
+    plugins = _plugins(site.get("omero_web_plugins"), web_ops, errors)
+    scripts = _named_list(site.get("omero_scripts"), "omero_scripts", errors, required=("name",))
+    for i, item in enumerate(scripts):
+        if isinstance(item, dict) and not any(item.get(k) for k in ("src", "url", "git", "pip")):
+            _err(errors, "omero_scripts[%d]" % i, "needs one of src, url, git or pip to say where the script "
+                                                  "comes from")
+    groups = _named_list(site.get("omero_groups"), "omero_groups", errors)
+    users = _named_list(site.get("omero_users"), "omero_users", errors)
+    group_names = set(g.get("name") for g in groups if isinstance(g, dict))
+    for i, user in enumerate(users):
+        if isinstance(user, dict):
+            for group in user.get("groups") or []:
+                if group not in group_names:
+                    _err(errors, "omero_users[%d].groups" % i, "group '%s' is not in omero_groups" % group)
+
+    if errors:
+        raise SiteModelError(errors)
+
+    # ---- derivation (the description is valid from here on) ----
+    site_name = settings["omero_site_name"]
+    context = {
+        "omero_db_name": settings["omero_site_db_name"],
+        "omero_db_user": settings["omero_site_db_user"],
+        "plugin_db_name": settings["omero_site_plugin_db_name"],
+        "plugin_db_user": settings["omero_site_plugin_db_user"],
+        "site_name": site_name,
+    }
+    derived_server = [
+        ("set", "omero.db.host", "database"),
+        ("set", "omero.db.name", settings["omero_site_db_name"]),
+        ("set", "omero.db.user", settings["omero_site_db_user"]),
+        ("set", "omero.data.dir", "/OMERO"),
+    ]
+    derived_web = [("set", "omero.web.server_list", json.dumps([["omeroserver", 4064, site_name]],
+                                                               separators=(",", ":")))]
+    user_web_props = set(p for _, p, _ in web_ops)
+    if "redis" in enabled:
+        if "omero.web.caches" not in user_web_props:
+            derived_web.append(("set", "omero.web.caches", json.dumps(
+                {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://redis:6379/0"}},
+                sort_keys=True, separators=(",", ":"))))
+        if "omero.web.session_engine" not in user_web_props:
+            derived_web.append(("set", "omero.web.session_engine", "django.contrib.sessions.backends.cache"))
+    header = ("Rendered by omero_docker.stack from the site model; local edits are overwritten.\n"
+              "Loaded by the image with `omero load` at container start.")
+    omero_files = {
+        "server": omero_config.render(derived_server + server_ops, header),
+        "web": omero_config.render(derived_web + web_ops, header),
+    }
+
+    files = []
+    env_files = []
+    secret_files = []
+    compose_services = {}
+    compose_secrets = {}
+    hashes = {}
+    secret_refs = {}
+    for sname in sorted(needed | set(given) | set(secret_values)):
+        secret_refs[sname] = {
+            "variable": "omero_secrets.%s" % sname,
+            "source": "generated" if (sname in generated and sname not in given) else "inventory",
+            "consumers": [],
+            "description": (catalog["secrets"].get(sname) or {}).get("description", "site secret"),
+        }
+    log_options = {"max-size": str(settings["omero_site_log_max_size"]),
+                   "max-file": str(settings["omero_site_log_max_files"])}
+    mirror = settings["omero_site_registry_mirror"]
+
+    for name in enabled:
+        svc = services[name]
+        inputs = {"files": {}, "secrets": {}}
+        config_dir = posixpath.join(paths["config"], name)
+        mounts = []
+        for vol in svc["volumes"]:
+            mounts.append({"type": "bind", "source": paths[vol["path"]], "target": vol["target"],
+                           "read_only": bool(vol.get("read_only", False)), "bind": {"create_host_path": False}})
+        if svc.get("docker_socket"):
+            mounts.append({"type": "bind", "source": "/var/run/docker.sock", "target": "/var/run/docker.sock",
+                           "read_only": name != "portainer", "bind": {"create_host_path": False}})
+        if svc.get("host_root"):
+            mounts.append({"type": "bind", "source": "/", "target": "/host", "read_only": True,
+                           "bind": {"create_host_path": False, "propagation": "rslave"}})
+        if svc.get("cadvisor_mounts"):
+            for src, dst in (("/", "/rootfs"), ("/var/run", "/var/run"), ("/sys", "/sys"),
+                             ("/var/lib/docker", "/var/lib/docker"), ("/dev/disk", "/dev/disk")):
+                mounts.append({"type": "bind", "source": src, "target": dst, "read_only": True,
+                               "bind": {"create_host_path": False}})
+        if svc.get("data_paths_read_only"):
+            for key in used_paths:
+                spec = catalog["paths"][key]
+                if spec.get("service"):
+                    mounts.append({"type": "bind", "source": paths[key], "target": "/data/" + key,
+                                   "read_only": True, "bind": {"create_host_path": False}})
+        # Config files (OMERO and monitoring), mounted read-only one by one.
+        rendered = {}
+        if svc.get("omero_config"):
+            component = svc["omero_config"]
+            rendered[OMERO_FILE_NAME] = (omero_files[component],
+                                         "/opt/omero/%s/config/%s" % (component, OMERO_FILE_NAME))
+        for fname, content in monitoring.config_files(name, enabled, site_name).items():
+            rendered[fname] = (content, svc["config_files"][fname])
+        for fname in sorted(rendered):
+            content, target = rendered[fname]
+            path = posixpath.join(config_dir, fname)
+            files.append({"path": path, "content": content, "owner": 0, "group": 0, "mode": "0644",
+                          "service": name, "kind": "omero" if fname.endswith(".omero") else "monitoring"})
+            mounts.append({"type": "bind", "source": path, "target": target, "read_only": True,
+                           "bind": {"create_host_path": False}})
+            inputs["files"][target] = content
+        if rendered:
+            directories.append({"path": config_dir, "owner": 0, "group": 0, "mode": "0755",
+                                "purpose": "config of " + name, "service": name})
+        # Environment: one root-only env file per service.
+        env = {"TZ": settings["omero_site_timezone"]}
+        for key, value in svc["env"].items():
+            env[key] = _subst(value, context)
+        env_path = posixpath.join(paths["env"], name + ".env")
+        env_files.append({"path": env_path, "service": name, "env": env, "secret_env": dict(svc["secret_env"]),
+                          "owner": 0, "group": 0, "mode": "0600"})
+        inputs["env"] = env
+        for key, sname in svc["secret_env"].items():
+            inputs["secrets"]["env:" + key] = secretlib.digest(secret_values.get(sname, given.get(sname)))
+            secret_refs[sname]["consumers"].append("%s (env %s)" % (name, key))
+        # Secret files: per consumer, owned by the user the container runs as.
+        svc_secrets = []
+        for target, sname in sorted(svc["secret_files"].items()):
+            spath = posixpath.join(paths["secrets"], name, target)
+            secret_files.append({"path": spath, "secret": sname, "service": name, "owner": svc["uid"],
+                                 "group": svc["gid"], "mode": "0600"})
+            key = "%s_%s" % (name.replace("-", "_"), target)
+            compose_secrets[key] = {"file": spath}
+            svc_secrets.append({"source": key, "target": target})
+            inputs["secrets"]["file:" + target] = secretlib.digest(secret_values.get(sname, given.get(sname)))
+            secret_refs[sname]["consumers"].append("%s (/run/secrets/%s)" % (name, target))
+        if svc["secret_files"]:
+            directories.append({"path": posixpath.join(paths["secrets"], name), "owner": 0, "group": 0,
+                                "mode": "0700", "purpose": "secrets of " + name, "service": name})
+
+        definition = {
+            "image": image_reference(svc["image"], mirror, svc.get("build", False)),
+            "restart": svc["restart"],
+            "env_file": [env_path],
+            "networks": ["omero"],
+            "security_opt": ["no-new-privileges:true"],
+            "logging": {"driver": "json-file", "options": dict(log_options)},
+        }
+        if svc.get("build"):
+            definition["pull_policy"] = "never"
+        if svc.get("privileged"):
+            definition["privileged"] = True
+            definition["devices"] = ["/dev/kmsg"]
+        if svc["published_ports"]:
+            definition["ports"] = [{"target": p["container"], "published": str(p["host"]), "host_ip": p["bind"],
+                                    "protocol": "tcp", "name": p["name"]} for p in svc["published_ports"]]
+        if mounts:
+            definition["volumes"] = mounts
+        if svc_secrets:
+            definition["secrets"] = svc_secrets
+        deps = {}
+        for dep in svc["depends_on"] + [d for d in svc["optional_deps"] if d in enabled]:
+            if dep in enabled:
+                deps[dep] = {"condition": "service_healthy" if services[dep].get("healthcheck")
+                             else "service_started"}
+        if deps:
+            definition["depends_on"] = deps
+        if svc.get("healthcheck"):
+            definition["healthcheck"] = copy.deepcopy(svc["healthcheck"])
+        res = svc["resources"]
+        if res.get("memory"):
+            definition["mem_limit"] = str(res["memory"])
+        if res.get("cpus"):
+            definition["cpus"] = float(res["cpus"])
+        for key, value in svc["extra"].items():
+            definition[key] = copy.deepcopy(value)
+        inputs["definition"] = definition
+        digest = _canonical_hash(inputs)
+        hashes[name] = digest
+        definition["labels"] = {
+            LABEL_PREFIX + ".site": site_name,
+            LABEL_PREFIX + ".service": name,
+            HASH_LABEL: digest,
+        }
+        compose_services[name] = definition
+
+    compose = {
+        "name": site_name,
+        "services": compose_services,
+        "networks": {"omero": {"name": "%s_omero" % site_name}},
+    }
+    if compose_secrets:
+        compose["secrets"] = compose_secrets
+
+    service_summary = {}
+    for name in sorted(services):
+        svc = services[name]
+        service_summary[name] = {
+            "enabled": svc["enabled"],
+            "description": svc.get("description", ""),
+            "image": image_reference(svc["image"], mirror, svc.get("build", False)),
+            "build": bool(svc.get("build", False)),
+            "uid": svc["uid"],
+            "gid": svc["gid"],
+            "ports": svc["published_ports"],
+            "depends_on": list(svc["depends_on"]),
+            "env_file": posixpath.join(paths["env"], name + ".env") if svc["enabled"] else "",
+            "inputs_hash": hashes.get(name, ""),
+        }
+
+    seen_dirs = set()
+    unique_dirs = []
+    for d in directories:
+        if d["path"] not in seen_dirs:
+            seen_dirs.add(d["path"])
+            unique_dirs.append(d)
+
+    return {
+        "schema": MODEL_SCHEMA,
+        "site": {
+            "name": site_name,
+            "project_name": site_name,
+            "base_dir": settings["omero_site_base_dir"],
+            "timezone": settings["omero_site_timezone"],
+            "registry_mirror": mirror,
+            "bind_address": settings["omero_site_bind_address"],
+            "local_bind_address": settings["omero_site_local_bind_address"],
+            "db_name": settings["omero_site_db_name"],
+            "db_user": settings["omero_site_db_user"],
+            "plugin_db_name": settings["omero_site_plugin_db_name"],
+            "plugin_db_user": settings["omero_site_plugin_db_user"],
+            "hash_label": HASH_LABEL,
+        },
+        "enabled_services": enabled,
+        "services": service_summary,
+        "paths": paths,
+        "directories": unique_dirs,
+        "secrets": secret_refs,
+        "secret_files": secret_files,
+        "env_files": env_files,
+        "files": files,
+        "compose": compose,
+        "service_hashes": hashes,
+        "omero": {
+            "server": [{"op": op, "property": prop, "value": text} for op, prop, text in derived_server + server_ops],
+            "web": [{"op": op, "property": prop, "value": text} for op, prop, text in derived_web + web_ops],
+        },
+        "web_plugins": plugins,
+        "scripts": scripts,
+        "groups": groups,
+        "users": users,
+    }

@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to omero_docker.stack
+# Apache License 2.0 (see galaxy.yml)
+"""OMERO configuration as data.
+
+``omero_server_config`` / ``omero_web_config`` are dictionaries keyed by dotted
+OMERO property names. A value is either
+
+- a scalar (string, number, boolean) or a list/dict: ``config set`` (lists and dicts
+  as JSON, as OMERO expects for list properties), or
+- ``{"append": [item, ...]}``: one ``config append --set`` per item (``--set``
+  appends only when the item is not in the list yet, so restarting a container that
+  loads the file again adds no duplicates; the renderer also drops duplicates
+  within the site description), or
+- ``{"set": value}``: explicit form of the first case.
+
+The official OMERO images load ``/opt/omero/{server,web}/config/*.omero`` with
+``omero load`` at start, then apply ``CONFIG_*`` environment variables. A property
+travelling as a variable is named by :func:`config_env_name`; the images reverse it
+with two regular expressions (:func:`property_from_config_env`, copied from their
+start script), which mis-map some names: those are rejected by
+:func:`property_name_problem`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+import shlex
+
+CONFIG_ENV_PREFIX = "CONFIG_"
+_SEGMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
+
+
+def config_env_name(prop):
+    """``omero.web.secret_key`` -> ``CONFIG_omero_web_secret__key``."""
+    return CONFIG_ENV_PREFIX + prop.replace("_", "__").replace(".", "_")
+
+
+def property_from_config_env(name):
+    """What the official images make of a ``CONFIG_`` variable (their exact rule)."""
+    prop = name[len(CONFIG_ENV_PREFIX):]
+    prop = re.sub("([^_])_([^_])", r"\1.\2", prop)
+    return re.sub("__", "_", prop)
+
+
+def property_name_problem(prop):
+    """Return why ``prop`` is not an acceptable OMERO property name, or None."""
+    if not isinstance(prop, str) or not prop:
+        return "a property name must be a non-empty string"
+    segments = prop.split(".")
+    if len(segments) < 2:
+        return "'%s' is not a dotted OMERO property name (like omero.web.public.enabled)" % prop
+    for seg in segments:
+        if not _SEGMENT_RE.match(seg):
+            return (
+                "segment '%s' of '%s' is empty, starts with '_' or holds characters other than "
+                "letters, digits and '_'" % (seg, prop)
+            )
+        if len(seg) == 1:
+            return (
+                "segment '%s' of '%s' is a single character: the official OMERO images turn "
+                "CONFIG_ variables back into property names with the regular expression "
+                "([^_])_([^_]) -> \\1.\\2, whose matches cannot overlap, so a one-character "
+                "segment between two dots comes back joined to its neighbour with '_' "
+                "(%s -> %s)" % (seg, prop, config_env_name(prop), property_from_config_env(config_env_name(prop)))
+            )
+        if "__" in seg or seg.endswith("_"):
+            return (
+                "segment '%s' of '%s' has '__' or a trailing '_', which the CONFIG_ variable "
+                "naming of the official images cannot represent" % (seg, prop)
+            )
+    back = property_from_config_env(config_env_name(prop))
+    if back != prop:
+        return "'%s' would come back from %s as '%s'" % (prop, config_env_name(prop), back)
+    return None
+
+
+def _scalar_text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _item_text(item):
+    """An appended item is JSON (``"omero_figure"``, ``["host", 4064, "name"]``)."""
+    return json.dumps(item, sort_keys=True, separators=(",", ":"))
+
+
+def normalize(config, var_name, errors, managed=None, prefix_rule=None):
+    """Validate a property dict; return a list of ``(op, prop, text)`` operations.
+
+    ``op`` is ``set`` or ``append``; ``text`` is the value as OMERO's CLI receives it.
+    Problems are appended to ``errors`` as ``(variable, message)``.
+    """
+    ops = []
+    if config is None:
+        return ops
+    if not isinstance(config, dict):
+        errors.append((var_name, "must be a dictionary of dotted OMERO property names to values"))
+        return ops
+    managed = managed or {}
+    for prop in sorted(config):
+        value = config[prop]
+        where = "%s['%s']" % (var_name, prop)
+        problem = property_name_problem(prop)
+        if problem:
+            errors.append((where, "invalid OMERO property name: %s. Fix the name (see the "
+                                  "OMERO configuration reference)." % problem))
+            continue
+        if prefix_rule:
+            problem = prefix_rule(prop)
+            if problem:
+                errors.append((where, problem))
+                continue
+        if prop in managed:
+            errors.append((where, "%s is set by the collection; set %s instead" % (prop, managed[prop])))
+            continue
+        if isinstance(value, dict) and set(value) <= {"append", "set"} and value:
+            if len(value) != 1:
+                errors.append((where, "use either 'set' or 'append', not both"))
+                continue
+            if "set" in value:
+                ops.append(("set", prop, _scalar_text(value["set"])))
+                continue
+            items = value["append"]
+            if not isinstance(items, list):
+                errors.append((where, "'append' takes a list of items to append, got %s"
+                               % type(items).__name__))
+                continue
+            seen = set()
+            for item in items:
+                text = _item_text(item)
+                if text in seen:
+                    continue
+                seen.add(text)
+                ops.append(("append", prop, text))
+            continue
+        ops.append(("set", prop, _scalar_text(value)))
+    return ops
+
+
+def render(ops, header=None):
+    """Render operations as an ``omero load`` file."""
+    lines = []
+    if header:
+        lines.extend("# " + h if h else "#" for h in header.splitlines())
+    for op, prop, text in ops:
+        if op == "set":
+            lines.append("config set -- %s %s" % (prop, shlex.quote(text)))
+        else:
+            lines.append("config append --set -- %s %s" % (prop, shlex.quote(text)))
+    return "\n".join(lines) + "\n"

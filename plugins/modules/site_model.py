@@ -1,0 +1,86 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to omero_docker.stack
+# Apache License 2.0 (see galaxy.yml)
+# This file only documents the action plugin plugins/action/site_model.py, which runs on the controller.
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: site_model
+short_description: Validate the site description and compute the OMERO site model
+description:
+  - Reads the site variables of the current host (C(omero_site_*), C(omero_services), C(omero_server_config),
+    C(omero_web_config), C(omero_web_plugins), C(omero_scripts), C(omero_groups), C(omero_users), C(omero_secrets))
+    on the controller, validates them against the service catalog, applies defaults and derives paths, owners,
+    images (with the registry mirror), ports, secret references, OMERO configuration files, monitoring
+    configuration, env files and the compose manifest with per-service input hashes.
+  - Every problem is reported at once, each naming its variable and the fix, before any host is changed.
+  - Secret values never appear in the returned fact; secrets are named by reference.
+  - With the site variable C(omero_site_generate_secrets=true), missing secrets are generated once and kept on the
+    controller in C(omero_site_secrets_store) (default C(~/.local/share/omero_docker_stack/sites/<site>/secrets.yml),
+    or under C($XDG_DATA_HOME)), mode 0600.
+  - This is an action plugin; it runs on the controller and needs no connection to the host.
+version_added: 0.1.0
+author:
+  - omero_docker.stack developers
+options:
+  fact_name:
+    description: Name of the fact the model is returned in.
+    type: str
+    default: omero_site_model
+  return_secret_values:
+    description:
+      - Also return the secret values in RV(secret_values), for tasks that write secret files.
+      - The whole result is then marked C(no_log).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+notes:
+  - In check mode, secrets that would be generated are used for that run only and not stored.
+"""
+
+EXAMPLES = r"""
+- name: Compute the site model
+  omero_docker.stack.site_model:
+
+- name: Get the secret values to write secret files
+  omero_docker.stack.site_model:
+    return_secret_values: true
+  register: _secrets
+  no_log: true
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: The site model under O(fact_name).
+  returned: success
+  type: dict
+  contains:
+    omero_site_model:
+      description:
+        - Plain dict with keys C(schema), C(site), C(enabled_services), C(services), C(paths), C(directories),
+          C(secrets), C(secret_files), C(env_files), C(files), C(compose), C(service_hashes), C(omero),
+          C(web_plugins), C(scripts), C(groups), C(users).
+      type: dict
+      returned: success
+errors:
+  description: The problems found, each with the variable it concerns.
+  returned: failure
+  type: list
+  elements: dict
+  sample: [{"variable": "omero_site_base_dir", "message": "'srv' must be an absolute, normalised path"}]
+secret_values:
+  description: Secret names to values (only with O(return_secret_values)).
+  returned: when O(return_secret_values=true)
+  type: dict
+"""
