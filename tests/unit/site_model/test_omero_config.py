@@ -95,3 +95,18 @@ def test_managed_and_malformed():
     assert "omero_secrets.omero_db_password" in got["v['omero.db.pass']"]
     assert "list" in got["v['omero.web.apps']"]
     assert "single character" in got["v['omero.x.y']"]
+
+
+def test_filters():
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.omero_docker.stack.plugins.filter.omero_config import FilterModule
+
+    filters = FilterModule().filters()
+    assert filters["omero_config_env_name"]("omero.web.public.url_filter") == "CONFIG_omero_web_public_url__filter"
+    assert filters["omero_config_property"]("CONFIG_omero_web_public_url__filter") == "omero.web.public.url_filter"
+    assert filters["env_file_quote"]("a b") == '"a b"'
+    with pytest.raises(AnsibleFilterError, match="single character"):
+        filters["omero_config_env_name"]("omero.a.b")
+    with pytest.raises(AnsibleFilterError):
+        filters["omero_config_property"]("omero_web")

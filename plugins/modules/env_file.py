@@ -1,0 +1,165 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to omero_docker.stack
+# Apache License 2.0 (see galaxy.yml)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: env_file
+short_description: Write a Docker Compose env file atomically, with secrets masked in diffs
+description:
+  - Writes C(KEY=value) lines, sorted by key, quoted the way Docker Compose v2 reads them (values with C($),
+    C(#), quotes, spaces, backslashes or newlines are double-quoted and escaped; C($) is written C($$)).
+  - The file is replaced atomically (temporary file in the same directory, then rename) and only when its
+    content, owner, group or mode differ.
+  - With C(--diff), the diff names the changed keys; values of O(secret_env) keys are shown as C(********).
+version_added: 0.1.0
+author:
+  - omero_docker.stack developers
+options:
+  path:
+    description: Absolute path of the env file.
+    type: path
+    required: true
+  env:
+    description: Plain variables (values are converted to strings; booleans to C(true)/C(false)).
+    type: dict
+    default: {}
+  secret_env:
+    description:
+      - Secret variables. Their values never appear in the diff or in the module's output.
+      - A key may not be in both O(env) and O(secret_env).
+    type: dict
+    default: {}
+  header:
+    description: Comment written at the top of the file (each line prefixed with C(#)).
+    type: str
+    default: Rendered by omero_docker.stack; local edits are overwritten.
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - O(mode) defaults to C(0600) because env files usually hold secrets.
+"""
+
+EXAMPLES = r"""
+- name: Write the env file of omeroserver
+  omero_docker.stack.env_file:
+    path: /srv/omero/env/omeroserver.env
+    env:
+      TZ: UTC
+    secret_env:
+      ROOTPASS: "{{ omero_secrets.omero_root_password }}"
+    owner: root
+    group: root
+    mode: "0600"
+"""
+
+RETURN = r"""
+changed_keys:
+  description: Keys added, removed or changed (names only).
+  returned: always
+  type: list
+  elements: str
+  sample: ["CONFIG_omero_db_pass", "TZ"]
+path:
+  description: The env file.
+  returned: always
+  type: str
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible_collections.omero_docker.stack.plugins.module_utils import env_file as ef
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            env=dict(type="dict", default={}),
+            secret_env=dict(type="dict", default={}, no_log=True),
+            header=dict(type="str", default="Rendered by omero_docker.stack; local edits are overwritten."),
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    path = module.params["path"]
+    env = module.params["env"] or {}
+    secret_env = module.params["secret_env"] or {}
+    if module.params["mode"] is None:
+        module.params["mode"] = "0600"
+
+    for key in list(env) + list(secret_env):
+        problem = ef.key_problem(key)
+        if problem:
+            module.fail_json(msg="env_file %s: %s" % (path, problem))
+    both = sorted(set(env) & set(secret_env))
+    if both:
+        module.fail_json(msg="env_file %s: keys in both env and secret_env: %s" % (path, ", ".join(both)))
+
+    wanted = dict((k, ef.to_text(v)) for k, v in env.items())
+    wanted.update((k, ef.to_text(v)) for k, v in secret_env.items())
+    content = ef.render(wanted, module.params["header"])
+    secret_keys = set(secret_env)
+
+    before_text = None
+    if os.path.exists(path):
+        if not os.path.isfile(path):
+            module.fail_json(msg="env_file %s exists and is not a regular file" % path)
+        with open(path, "rb") as handle:
+            before_text = to_text(handle.read(), errors="surrogate_or_strict")
+    before = ef.parse(before_text) if before_text is not None else {}
+    content_changed = before_text != content
+    changed_keys = ef.changed_keys(before, wanted) if content_changed else []
+    result = dict(changed=False, path=path, changed_keys=changed_keys)
+
+    if module._diff and content_changed:
+        b, a = ef.masked_render_pair(before, wanted, secret_keys, module.params["header"])
+        result["diff"] = {
+            "before_header": path if before_text is not None else "%s (absent)" % path,
+            "after_header": path,
+            "before": b if before_text is not None else "",
+            "after": a,
+        }
+
+    if content_changed:
+        result["changed"] = True
+        if not module.check_mode:
+            directory = os.path.dirname(path) or "."
+            if not os.path.isdir(directory):
+                module.fail_json(msg="env_file %s: directory %s does not exist" % (path, directory))
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+            try:
+                os.fchmod(fd, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(to_bytes(content))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                module.atomic_move(tmp, path, unsafe_writes=False)
+            except Exception as exc:  # noqa: BLE001 - clean the temporary file on any failure
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                module.fail_json(msg="env_file %s: cannot write: %s" % (path, to_native(exc)))
+
+    file_args = module.load_file_common_arguments(module.params)
+    if os.path.exists(path):
+        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
