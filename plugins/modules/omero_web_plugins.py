@@ -1,0 +1,532 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: omero_docker.stack contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Install, register and verify OMERO.web plugins inside an OMERO.web installation.
+
+Why a custom module: no stock module does this job as one idempotent step.
+``ansible.builtin.pip`` installs what it is given but cannot make a virtualenv contain
+*exactly* the listed plugin distributions (it does not know which ones it installed
+before and must now remove, and does not compare git pins by commit). ``omero config
+append``, as used by the official images' ``*.omero`` files, appends again every time
+the file is reloaded (a container restart registers a plugin twice) and never
+unregisters a removed plugin. And "the plugin works" can only be checked in the
+OMERO.web Python itself, with Django set up from OMERO.web's settings. This module runs
+with the OMERO.web virtualenv's Python (for example through the community.docker.docker
+connection) and does all three with check mode and diff.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: omero_web_plugins
+short_description: Install, register and verify OMERO.web plugins
+version_added: "0.1.0"
+description:
+  - Runs with the Python of an OMERO.web virtualenv (for example C(/opt/omero/web/venv3/bin/python) inside an
+    OMERO.web container, through the M(community.docker.docker) connection plugin).
+  - Makes the virtualenv contain exactly the plugin distributions listed, at the pinned versions. Only distributions
+    this module installed before (recorded in O(state_file)) are ever uninstalled; OMERO.web itself and packages of
+    the image are left alone. Installed distributions are inspected with C(importlib.metadata), including
+    PEP 610 C(direct_url.json) for git pins.
+  - Writes the registration as an C(*.omero) file of C(config set) lines (C(omero.web.apps), top links, open-with
+    viewers, center and right panels, metadata panes, plugin settings). The official OMERO.web images load
+    C(/opt/omero/web/config/*.omero) with C(omero load) at every start. Each list is set as a whole, so loading
+    the file again after a restart registers nothing twice, and a plugin removed from the list is unregistered.
+  - Verifies, in a throw-away copy of the configuration with the new file loaded by the real C(omero) CLI and
+    Django set up from OMERO.web's settings, that each registered app imports and exposes a C(urls) module with
+    C(urlpatterns). A failure names the plugin.
+  - Why a custom module is needed, in short, is explained in the module's source docstring.
+author:
+  - omero_docker.stack contributors
+options:
+  plugins:
+    description:
+      - The wanted plugins, in registration order. Each entry has C(name) and C(app), and optionally C(pip),
+        C(top_link), C(open_with), C(center_plugin), C(right_plugin), C(metadata_pane) and C(settings).
+      - C(pip) must be pinned, either as C(NAME==VERSION), as the absolute path of a wheel file, or as a git URL
+        pinned to a full 40-hex commit (C(git+https://host/repo@SHA#egg=NAME) or C(NAME @ git+https://...@SHA)).
+        Without C(pip) the app is registered only (it must already be installed, for example by the image).
+      - C(top_link) is C({label, url, title?, target?, options?}), giving C([label, url, options]) in
+        C(omero.web.ui.top_links). C(open_with) is C({url, supported_objects, label?, script_url?, target?, id?})
+        giving C([id, url, options]) in C(omero.web.open_with) (C(id) defaults to C(app)). C(center_plugin) and
+        C(right_plugin) are C({label, url, div_id?}) giving C([label, url, div_id]) (C(div_id) defaults to
+        C(app)). C(metadata_pane) is C({name, label, index?}). C(settings) maps dotted OMERO.web properties to
+        values (lists and mappings are written as JSON).
+    type: list
+    elements: dict
+    required: true
+  base_config:
+    description:
+      - The site's own values of the registration properties (C(omero.web.apps), C(omero.web.ui.top_links),
+        C(omero.web.open_with), C(omero.web.ui.center_plugins), C(omero.web.ui.right_plugins),
+        C(omero.web.ui.metadata_panes)), as lists or JSON text. Plugin entries are merged after them without
+        duplicates.
+      - For a property not given here, OMERO.web's own default from the installed C(omeroweb) package is used
+        (so the default Data/History/Help links stay), or an empty list when OMERO.web is not installed.
+      - Set these properties here rather than with C(CONFIG_*) variables, which the official entrypoint applies
+        after the C(*.omero) files and which would replace the merged lists.
+    type: dict
+    default: {}
+  config_file:
+    description: The C(*.omero) file to write.
+    type: path
+    default: /opt/omero/web/config/20-plugins.omero
+  state_file:
+    description:
+      - JSON file recording which distributions this module manages and the plugin list last applied.
+      - Defaults to C(omero-stack-web-plugins.json) in the virtualenv (C(sys.prefix)), so an image that was built
+        with the plugins can ship it.
+    type: path
+  install:
+    description:
+      - Install and uninstall distributions with pip. When V(false), only check that the installation already
+        matches the list (for example in an image built with the plugins) and fail otherwise.
+    type: bool
+    default: true
+  pip_args:
+    description: Extra arguments for C(pip install), for example C(--no-index) and C(--find-links=/wheels).
+    type: list
+    elements: str
+    default: []
+  verify:
+    description: Import each registered app and its C(urls) module with OMERO.web's settings.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: In check mode nothing is installed or written; verification runs only when no pip work is pending.
+  diff_mode:
+    support: full
+    details: Shows the C(*.omero) file and the managed distributions before and after.
+notes:
+  - The pip process inherits the task environment; behind a TLS-inspecting proxy set C(PIP_CERT) with the
+    C(environment) keyword.
+  - Dependencies pulled in by a removed plugin stay installed (pip does not track why a package was installed).
+seealso:
+  - name: OMERO.web configuration properties
+    description: Formats of omero.web.apps, omero.web.ui.top_links, omero.web.open_with and the UI plugin lists.
+    link: https://omero.readthedocs.io/en/stable/sysadmins/config.html
+"""
+
+EXAMPLES = r"""
+- name: Install and register the site's OMERO.web plugins in the omeroweb container
+  omero_docker.stack.omero_web_plugins:
+    plugins:
+      - name: omero-figure
+        pip: omero-figure==8.0.1
+        app: omero_figure
+        top_link: {label: Figure, url: figure_index, title: Open Figure in new tab, target: _blank}
+        open_with: {url: new_figure, supported_objects: [images], target: _blank, label: OMERO.figure}
+      - name: omero-iviewer
+        pip: omero-iviewer==0.19.1
+        app: omero_iviewer
+        open_with:
+          url: omero_iviewer_index
+          supported_objects: [images, dataset, well]
+          script_url: omero_iviewer/openwith.js
+          label: OMERO.iviewer
+        settings:
+          omero.web.viewer.view: omero_iviewer.views.index
+      - name: omero-parade
+        pip: omero-parade==0.2.4
+        app: omero_parade
+        center_plugin: {label: Parade, url: omero_parade/init.js.html, div_id: omero_parade}
+  environment:
+    PIP_CERT: /etc/ssl/certs/ca-certificates.crt
+  vars:
+    ansible_connection: community.docker.docker
+    ansible_host: omeroweb
+    ansible_docker_extra_args: --user root
+    ansible_python_interpreter: /opt/omero/web/venv3/bin/python
+
+- name: In a built image, only check the plugins are there and register them
+  omero_docker.stack.omero_web_plugins:
+    plugins: "{{ omero_web_plugins }}"
+    install: false
+"""
+
+RETURN = r"""
+installed:
+  description: Requirements given to pip install (empty when nothing was needed).
+  returned: always
+  type: list
+  elements: str
+  sample: [omero-parade==0.2.4]
+uninstalled:
+  description: Managed distributions removed because their plugin left the list.
+  returned: always
+  type: list
+  elements: str
+managed:
+  description: Canonical names of the distributions now managed by this module.
+  returned: always
+  type: list
+  elements: str
+  sample: [omero-figure, omero-iviewer, omero-parade]
+registration:
+  description: The registration properties written, as lists, plus C(settings).
+  returned: always
+  type: dict
+  sample: {"omero.web.apps": ["omero_figure"], "settings": {}}
+config_file:
+  description: Path of the C(*.omero) file.
+  returned: always
+  type: str
+verified:
+  description:
+    - Per app, the plugin name and the URL prefix Django routes to it (C(/LABEL/), the app's AppConfig label),
+      when verification ran with OMERO.web's settings.
+  returned: always
+  type: dict
+  sample: {"omero_figure": {"plugin": "omero-figure", "url": "/figure/"}}
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import (
+    APPS,
+    REGISTRATION_KEYS,
+    PluginError,
+    plan_distributions,
+    registration,
+    render_omero_file,
+    validate_plugins,
+)
+
+STATE_FILE_NAME = "omero-stack-web-plugins.json"
+
+# Runs in the target Python: what is installed, by canonical name (first on sys.path wins).
+INSPECT_SCRIPT = r"""
+import importlib.metadata as md, json, re
+out = {}
+for dist in md.distributions():
+    name = dist.metadata["Name"]
+    if not name:
+        continue
+    key = re.sub(r"[-_.]+", "-", name).lower()
+    if key in out:
+        continue
+    direct = dist.read_text("direct_url.json")
+    try:
+        direct = json.loads(direct) if direct else None
+    except ValueError:
+        direct = None
+    out[key] = {"version": dist.version, "direct_url": direct}
+print(json.dumps(out))
+"""
+
+# Runs in the target Python with OMERODIR set to a scratch copy: OMERO.web's defaults for
+# the registration properties, or {} when OMERO.web is not installed.
+DEFAULTS_SCRIPT = r"""
+import json, sys
+keys = json.loads(sys.argv[1])
+try:
+    from omeroweb.settings import CUSTOM_SETTINGS_MAPPINGS as m
+except ImportError:
+    print("{}")
+else:
+    print(json.dumps({k: m[k][2](m[k][1]) for k in keys if k in m}))
+"""
+
+# Runs in the target Python: import every app and its urls module. With OMERO.web
+# installed, Django is set up from omeroweb.settings first (OMERODIR is a scratch copy
+# with the new registration loaded), as `omero web start` would.
+VERIFY_SCRIPT = r"""
+import importlib, json, sys, traceback
+apps = json.loads(sys.argv[1])
+result = {"django": False, "setup_error": None, "apps": {}}
+labels = {}
+try:
+    import omeroweb  # noqa: F401
+except ImportError:
+    pass
+else:
+    import os
+    os.environ["DJANGO_SETTINGS_MODULE"] = "omeroweb.settings"
+    try:
+        import django
+        django.setup()
+        from django.apps import apps as registry
+        labels = {c.name: c.label for c in registry.get_app_configs()}
+        result["django"] = True
+    except Exception as exc:
+        result["setup_error"] = "%s: %s" % (type(exc).__name__, exc)
+for app in apps:
+    try:
+        importlib.import_module(app)
+        urls = importlib.import_module(app + ".urls")
+        if not isinstance(getattr(urls, "urlpatterns", None), (list, tuple)):
+            raise ImportError("%s.urls defines no urlpatterns list" % app)
+        entry = {"ok": True}
+        if app in labels:
+            entry["url"] = "/%s/" % labels[app]
+        elif result["django"]:
+            raise ImportError("Django did not load app %s (not in omero.web.apps?)" % app)
+    except Exception as exc:
+        entry = {"ok": False, "error": "%s: %s" % (type(exc).__name__, exc),
+                 "trace": traceback.format_exc(limit=3)}
+    result["apps"][app] = entry
+print(json.dumps(result))
+"""
+
+
+class ModuleFailure(Exception):
+    """A failure reported to Ansible with fail_json (``changed`` if pip already acted)."""
+
+    changed = False
+
+
+def _run(cmd, env=None, stdin=None):
+    proc = subprocess.run(
+        cmd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, check=False
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _json_from(python, script, args=(), env=None):
+    rc, out, err = _run([python, "-c", script, *args], env=env)
+    if rc != 0:
+        raise ModuleFailure("%s failed (rc %d): %s" % (python, rc, (err or out).strip()[-2000:]))
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def installed_distributions(python):
+    """{canonical name: {version, direct_url}} as seen by importlib.metadata in ``python``."""
+    return _json_from(python, INSPECT_SCRIPT)
+
+
+def read_state(path):
+    if not path or not os.path.exists(path):
+        return {"managed": [], "plugins": []}
+    with open(path) as handle:
+        try:
+            state = json.load(handle)
+        except ValueError as exc:
+            raise ModuleFailure("state file %s is not JSON: %s" % (path, exc)) from None
+    return {"managed": list(state.get("managed") or []), "plugins": list(state.get("plugins") or [])}
+
+
+def _write_atomic(path, text, mode=0o644):
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _scratch_omerodir(omero_file_text=None, python=None):
+    """A throw-away OMERODIR: a copy of the real config.xml, plus the new file loaded."""
+    scratch = tempfile.mkdtemp(prefix="omero-web-plugins-")
+    os.makedirs(os.path.join(scratch, "etc", "grid"))
+    os.makedirs(os.path.join(scratch, "var", "log"))
+    real = os.environ.get("OMERODIR")
+    if real and os.path.isfile(os.path.join(real, "etc", "grid", "config.xml")):
+        shutil.copyfile(os.path.join(real, "etc", "grid", "config.xml"), os.path.join(scratch, "etc", "grid", "config.xml"))
+    env = dict(os.environ, OMERODIR=scratch)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    if omero_file_text is not None and python is not None:
+        omero = os.path.join(os.path.dirname(python), "omero")
+        if os.path.exists(omero):
+            path = os.path.join(scratch, "plugins.omero")
+            with open(path, "w") as handle:
+                handle.write(omero_file_text)
+            rc, out, err = _run([omero, "load", path], env=env)
+            if rc != 0:
+                shutil.rmtree(scratch, ignore_errors=True)
+                raise ModuleFailure("omero load of the rendered registration failed: %s" % (err or out).strip()[-2000:])
+    return scratch, env
+
+
+def omeroweb_defaults(python):
+    scratch, env = _scratch_omerodir()
+    try:
+        return _json_from(python, DEFAULTS_SCRIPT, [json.dumps(list(REGISTRATION_KEYS))], env=env)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def verify_apps(python, plugins, omero_file_text):
+    """Import every registered app and its urls module; return {app: {plugin, url}}.
+
+    Raises ModuleFailure naming the plugin(s) whose app does not import.
+    """
+    apps = [p["app"] for p in plugins]
+    scratch, env = _scratch_omerodir(omero_file_text, python)
+    try:
+        result = _json_from(python, VERIFY_SCRIPT, [json.dumps(apps)], env=env)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    by_app = {p["app"]: p["name"] for p in plugins}
+    failed = [(by_app[a], a, r["error"]) for a, r in result["apps"].items() if not r["ok"]]
+    if failed:
+        raise ModuleFailure(
+            "OMERO.web plugin(s) failed to load: "
+            + "; ".join("%s (app %s): %s" % item for item in failed)
+            + (" [Django setup: %s]" % result["setup_error"] if result.get("setup_error") else "")
+        )
+    if result.get("setup_error"):
+        raise ModuleFailure("OMERO.web's Django setup failed with the new registration: %s" % result["setup_error"])
+    verified = {}
+    for app, entry in result["apps"].items():
+        verified[app] = {"plugin": by_app[app]}
+        if entry.get("url"):
+            verified[app]["url"] = entry["url"]
+    return verified
+
+
+def _pip(python, args, what):
+    rc, out, err = _run([python, "-m", "pip", "--disable-pip-version-check", "--no-input", *args])
+    if rc != 0:
+        raise ModuleFailure("pip %s failed (rc %d): %s" % (what, rc, (err or out).strip()[-3000:]))
+    return out
+
+
+def _dists_text(names, installed):
+    return "".join("%s==%s\n" % (n, (installed.get(n) or {}).get("version", "?")) for n in sorted(names))
+
+
+def converge(params, check_mode=False, python=None):
+    """The module's work, callable without Ansible. Returns the result dict."""
+    python = python or sys.executable
+    try:
+        plugins = validate_plugins(params["plugins"])
+    except PluginError as exc:
+        raise ModuleFailure(str(exc)) from None
+    state_file = params.get("state_file")
+    if not state_file:
+        prefix = sys.prefix if python == sys.executable else os.path.dirname(os.path.dirname(python))
+        state_file = os.path.join(prefix, STATE_FILE_NAME)
+    config_file = params["config_file"]
+    state = read_state(state_file)
+
+    installed = installed_distributions(python)
+    plan = plan_distributions(plugins, installed, state["managed"])
+    result = {
+        "changed": False,
+        "installed": plan["install"],
+        "uninstalled": plan["uninstall"],
+        "managed": plan["managed"],
+        "config_file": config_file,
+        "state_file": state_file,
+        "verified": {},
+    }
+    pip_work = bool(plan["install"] or plan["uninstall"])
+    if pip_work and not params.get("install", True):
+        raise ModuleFailure(
+            "installation does not match the plugin list (install=false): missing or wrong version: %s; "
+            "managed but no longer listed: %s" % (", ".join(plan["install"]) or "none", ", ".join(plan["uninstall"]) or "none")
+        )
+
+    base = {}
+    given = params.get("base_config") or {}
+    missing = [k for k in REGISTRATION_KEYS if k not in given and k != APPS]
+    if missing:
+        defaults = omeroweb_defaults(python)
+        base.update({k: defaults[k] for k in missing if k in defaults})
+    base.update(given)
+    stored_plugins = [{k: v for k, v in p.items() if k != "requirement"} for p in plugins]
+    try:
+        reg = registration(stored_plugins, base=base, removed=state["plugins"])
+    except PluginError as exc:
+        raise ModuleFailure(str(exc)) from None
+    result["registration"] = reg
+    text = render_omero_file(reg)
+    before_text = ""
+    if os.path.exists(config_file):
+        with open(config_file) as handle:
+            before_text = handle.read()
+    file_changed = before_text != text
+    state_changed = state["managed"] != plan["managed"] or state["plugins"] != stored_plugins
+
+    managed_before = [n for n in state["managed"] if n in installed]
+    result["diff"] = [
+        {"before_header": config_file, "after_header": config_file, "before": before_text, "after": text},
+        {
+            "before_header": "managed distributions",
+            "after_header": "managed distributions",
+            "before": _dists_text(managed_before, installed),
+            "after": "".join(
+                "%s\n" % (p["requirement"]["spec"] if p["requirement"]["name"] not in plan["keep"]
+                          else "%s==%s" % (p["requirement"]["name"], installed[p["requirement"]["name"]]["version"]))
+                for p in sorted((p for p in plugins if p["requirement"]), key=lambda p: p["requirement"]["name"])
+            ),
+        },
+    ]
+    result["changed"] = pip_work or file_changed or state_changed
+    if check_mode:
+        if params.get("verify", True) and not pip_work:
+            result["verified"] = verify_apps(python, plugins, text)
+        return result
+
+    try:
+        return _apply(params, python, plugins, plan, result, text, state_file, config_file, stored_plugins,
+                      pip_work, state_changed, file_changed)
+    except ModuleFailure as exc:
+        exc.changed = pip_work
+        raise
+
+
+def _apply(params, python, plugins, plan, result, text, state_file, config_file, stored_plugins,
+           pip_work, state_changed, file_changed):
+    if plan["uninstall"]:
+        _pip(python, ["uninstall", "-y", *plan["uninstall"]], "uninstall")
+    if plan["install"]:
+        _pip(python, ["install", *params.get("pip_args", []), *plan["install"]], "install")
+    if pip_work:
+        after = installed_distributions(python)
+        wrong = [p["name"] for p in plugins if p["requirement"]
+                 and plan_distributions([p], after, [])["install"]]
+        if wrong:
+            raise ModuleFailure("after pip install, still not at the pinned version: %s" % ", ".join(wrong))
+    if state_changed or pip_work:
+        _write_atomic(state_file, json.dumps({"managed": plan["managed"], "plugins": stored_plugins}, indent=1) + "\n")
+    if params.get("verify", True):
+        result["verified"] = verify_apps(python, plugins, text)
+    if file_changed:
+        _write_atomic(config_file, text)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "plugins": {"type": "list", "elements": "dict", "required": True},
+            "base_config": {"type": "dict", "default": {}},
+            "config_file": {"type": "path", "default": "/opt/omero/web/config/20-plugins.omero"},
+            "state_file": {"type": "path"},
+            "install": {"type": "bool", "default": True},
+            "pip_args": {"type": "list", "elements": "str", "default": []},
+            "verify": {"type": "bool", "default": True},
+        },
+        supports_check_mode=True,
+    )
+    try:
+        result = converge(module.params, check_mode=module.check_mode)
+    except ModuleFailure as exc:
+        module.fail_json(msg=str(exc), changed=exc.changed)
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""The omero_web_plugins module's decisions, run for real against a temporary venv.
+
+Plugins are small hand-made wheels (a wheel is a zip with a dist-info directory), so pip
+installs and uninstalls them offline; importlib.metadata in the venv sees the result. The
+venv has no OMERO.web, so verification imports each app and its urls module without
+Django (the smoke test in tests/images/omero-web covers the Django path).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.omero_docker.stack.plugins.module_utils import web_plugins as wp
+from ansible_collections.omero_docker.stack.plugins.modules import omero_web_plugins as mod
+
+
+def make_wheel(directory: Path, dist: str, version: str, app: str, urls: str = "urlpatterns = []\n") -> Path:
+    """Write a minimal valid wheel for `dist` with package `app` (and app.urls)."""
+    stem = "%s-%s" % (dist.replace("-", "_"), version)
+    files = {
+        "%s/__init__.py" % app: "",
+        "%s/urls.py" % app: urls,
+        "%s.dist-info/METADATA" % stem: "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (dist, version),
+        "%s.dist-info/WHEEL" % stem: "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append("%s,sha256=%s,%d" % (name, digest, len(text.encode())))
+    record.append("%s.dist-info/RECORD,," % stem)
+    files["%s.dist-info/RECORD" % stem] = "\n".join(record) + "\n"
+    path = directory / ("%s-py3-none-any.whl" % stem)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory):
+    d = tmp_path_factory.mktemp("wheels")
+    return {
+        "alpha1": make_wheel(d, "alpha-plugin", "1.0", "alpha_app"),
+        "alpha2": make_wheel(d, "alpha-plugin", "2.0", "alpha_app"),
+        "beta": make_wheel(d, "beta-plugin", "0.3", "beta_app"),
+        "broken": make_wheel(d, "broken-plugin", "1.0", "broken_app", urls="import does_not_exist\n"),
+        "nourls": make_wheel(d, "nourls-plugin", "1.0", "nourls_app", urls="x = 1\n"),
+    }
+
+
+@pytest.fixture(scope="module")
+def template_venv(tmp_path_factory):
+    root = tmp_path_factory.mktemp("template") / "venv"
+    venv.EnvBuilder(with_pip=True).create(root)
+    return root
+
+
+@pytest.fixture
+def env(tmp_path, template_venv):
+    """A fresh venv (a copy of one made with pip) and the paths the module writes."""
+    root = tmp_path / "venv"
+    shutil.copytree(template_venv, root, symlinks=True)
+    python = str(root / "bin" / "python")
+    return {
+        "python": python,
+        "site": subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                        text=True).strip(),
+        "params": {
+            "plugins": [],
+            "base_config": {},
+            "config_file": str(tmp_path / "config" / "20-plugins.omero"),
+            "state_file": str(tmp_path / "state.json"),
+            "install": True,
+            "pip_args": ["--no-index"],
+            "verify": True,
+        },
+    }
+
+
+def plugin(name, wheel, app, **hooks):
+    return dict({"name": name, "pip": str(wheel), "app": app}, **hooks)
+
+
+def run(env, plugins, check_mode=False, **params):
+    p = dict(env["params"], plugins=plugins, **params)
+    return mod.converge(p, check_mode=check_mode, python=env["python"])
+
+
+def installed(env):
+    return {k: v["version"] for k, v in mod.installed_distributions(env["python"]).items() if k.endswith("-plugin")}
+
+
+def test_install_register_verify_then_idempotent(env, wheels):
+    plugins = [
+        plugin("alpha", wheels["alpha1"], "alpha_app", top_link={"label": "Alpha", "url": "alpha_index"}),
+        plugin("beta", wheels["beta"], "beta_app", center_plugin={"label": "Beta", "url": "beta/init.js.html"}),
+    ]
+    # Check mode first: reports the work, changes nothing.
+    checked = run(env, plugins, check_mode=True)
+    assert checked["changed"] and checked["installed"] == [str(wheels["alpha1"]), str(wheels["beta"])]
+    assert installed(env) == {} and not Path(env["params"]["config_file"]).exists()
+    assert "omero.web.apps" in checked["diff"][0]["after"]
+
+    first = run(env, plugins)
+    assert first["changed"]
+    assert installed(env) == {"alpha-plugin": "1.0", "beta-plugin": "0.3"}
+    assert first["managed"] == ["alpha-plugin", "beta-plugin"]
+    assert set(first["verified"]) == {"alpha_app", "beta_app"}
+    values = wp.parse_omero_file(Path(env["params"]["config_file"]).read_text())
+    assert json.loads(values["omero.web.apps"]) == ["alpha_app", "beta_app"]
+    assert json.loads(values["omero.web.ui.center_plugins"]) == [["Beta", "beta/init.js.html", "beta_app"]]
+    assert json.loads(Path(env["params"]["state_file"]).read_text())["managed"] == ["alpha-plugin", "beta-plugin"]
+
+    second = run(env, plugins)
+    assert not second["changed"] and second["installed"] == [] and second["uninstalled"] == []
+    assert second["diff"][0]["before"] == second["diff"][0]["after"]
+    # Check mode on a converged installation also verifies (nothing to install first).
+    assert set(run(env, plugins, check_mode=True)["verified"]) == {"alpha_app", "beta_app"}
+
+
+def test_upgrade_and_removal_touch_only_managed_distributions(env, wheels):
+    run(env, [plugin("alpha", wheels["alpha1"], "alpha_app"), plugin("beta", wheels["beta"], "beta_app")])
+    # A distribution the module did not install (the image's own) is never removed.
+    subprocess.run([env["python"], "-m", "pip", "install", "-q", "--no-index", str(wheels["nourls"])], check=True)
+
+    upgraded = run(env, [plugin("alpha", wheels["alpha2"], "alpha_app"), plugin("beta", wheels["beta"], "beta_app")])
+    assert upgraded["installed"] == [str(wheels["alpha2"])] and upgraded["uninstalled"] == []
+    assert installed(env)["alpha-plugin"] == "2.0"
+
+    removed = run(env, [plugin("alpha", wheels["alpha2"], "alpha_app")])
+    assert removed["changed"] and removed["uninstalled"] == ["beta-plugin"]
+    assert installed(env) == {"alpha-plugin": "2.0", "nourls-plugin": "1.0"}
+    values = wp.parse_omero_file(Path(env["params"]["config_file"]).read_text())
+    assert json.loads(values["omero.web.apps"]) == ["alpha_app"]
+    assert not run(env, [plugin("alpha", wheels["alpha2"], "alpha_app")])["changed"]
+
+
+def test_install_false_refuses_to_change_the_venv(env, wheels):
+    with pytest.raises(mod.ModuleFailure, match="does not match the plugin list .*alpha_plugin-1.0"):
+        run(env, [plugin("alpha", wheels["alpha1"], "alpha_app")], install=False)
+    assert installed(env) == {}
+
+
+def test_plugin_that_does_not_import_fails_with_its_name(env, wheels):
+    plugins = [plugin("alpha", wheels["alpha1"], "alpha_app"), plugin("broken", wheels["broken"], "broken_app")]
+    with pytest.raises(mod.ModuleFailure, match=r"broken \(app broken_app\): ModuleNotFoundError.*does_not_exist") as exc:
+        run(env, plugins)
+    assert exc.value.changed  # pip already acted
+    # Not registered: the file is written only after verification passed.
+    assert not Path(env["params"]["config_file"]).exists()
+    with pytest.raises(mod.ModuleFailure, match=r"nourls \(app nourls_app\): ImportError: nourls_app.urls defines no"):
+        run(env, [plugin("nourls", wheels["nourls"], "nourls_app")])
+
+
+def test_register_only_app_must_already_be_importable(env, wheels):
+    with pytest.raises(mod.ModuleFailure, match=r"webtest \(app missing_app\)"):
+        run(env, [{"name": "webtest", "app": "missing_app"}])
+
+
+def test_invalid_list_fails_before_touching_anything(env, wheels):
+    with pytest.raises(mod.ModuleFailure, match="plugin alpha: pip requirement 'alpha-plugin>=1' is not pinned"):
+        run(env, [{"name": "alpha", "pip": "alpha-plugin>=1", "app": "alpha_app"}])
+    assert installed(env) == {} and not Path(env["params"]["state_file"]).exists()
+
+
+def test_default_state_file_lives_in_the_venv(env):
+    params = dict(env["params"], plugins=[], state_file=None)
+    result = mod.converge(params, python=env["python"])
+    assert result["state_file"] == str(Path(env["python"]).parent.parent / mod.STATE_FILE_NAME)
+
+
+def test_inspection_reads_direct_url(env, wheels):
+    subprocess.run([env["python"], "-m", "pip", "install", "-q", "--no-index", str(wheels["beta"])], check=True)
+    dists = mod.installed_distributions(env["python"])
+    assert dists["beta-plugin"]["version"] == "0.3"
+    assert dists["beta-plugin"]["direct_url"]["url"].startswith("file://")
+    assert sys.executable != env["python"]
