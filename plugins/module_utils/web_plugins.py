@@ -51,7 +51,9 @@ PANEL_KEYS = frozenset(("label", "url", "div_id"))
 METADATA_PANE_KEYS = frozenset(("name", "label", "index"))
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_PINNED_RE = re.compile(r"^(?P<name>%s)\s*(?P<extras>\[[A-Za-z0-9._,\s-]+\])?\s*==\s*(?P<version>[A-Za-z0-9._+!-]+)$" % _NAME)
+_PINNED_RE = re.compile(
+    r"^(?P<name>%s)\s*(?P<extras>\[[A-Za-z0-9._,\s-]+\])?\s*==\s*(?P<version>[A-Za-z0-9._+!-]+)$" % _NAME
+)
 _WHEEL_RE = re.compile(
     r"^(?P<name>[A-Za-z0-9_.]+?)-(?P<version>[A-Za-z0-9_.!+]+)(?:-(?P<build>\d[^-]*))?-[^-]+-[^-]+-[^-]+\.whl$"
 )
@@ -103,53 +105,57 @@ def parse_requirement(req, default_name=None):
         }
 
     if text.endswith(".whl"):
-        path = text[len("file://") :] if text.startswith("file://") else text
-        if not path.startswith("/"):
-            raise PluginError("wheel requirement %r must be an absolute path or a file:// URL" % req)
-        w = _WHEEL_RE.match(path.rsplit("/", 1)[-1])
-        if not w:
-            raise PluginError("%r is not a valid wheel file name (name-version-python-abi-platform.whl)" % req)
-        return {
-            "kind": "wheel",
-            "name": canonical_name(w.group("name")),
-            "version": w.group("version"),
-            "commit": None,
-            "spec": path,
-        }
-
-    name = None
-    url = text
-    if " @ " in text or re.match(r"^%s\s*@\s*\S+://" % _NAME, text):
-        name, url = (part.strip() for part in text.split("@", 1))
-    if url.startswith(("git+", "hg+", "svn+", "bzr+")):
-        fragment = ""
-        if "#" in url:
-            url, fragment = url.split("#", 1)
-        egg = re.search(r"(?:^|&)egg=(%s)" % _NAME, fragment)
-        if egg and name and canonical_name(egg.group(1)) != canonical_name(name):
-            raise PluginError("%r names two different distributions" % req)
-        name = name or (egg.group(1) if egg else None) or default_name
-        if not url.startswith("git+") or not _VCS_RE.match(url):
-            raise PluginError("VCS requirement %r: only git URLs (git+https://, git+ssh://, git+file://) are supported" % req)
-        repo, sep, commit = url.rpartition("@")
-        if not sep or "://" not in repo or not _COMMIT_RE.match(commit):
-            raise PluginError("VCS requirement %r must be pinned to a full 40-hex commit (...@<sha>), not a branch or tag" % req)
-        if not name:
-            raise PluginError("VCS requirement %r does not name its distribution (add #egg=NAME or NAME @ URL)" % req)
-        if not re.match("^%s$" % _NAME, name):
-            raise PluginError("VCS requirement %r: invalid distribution name %r" % (req, name))
-        return {
-            "kind": "vcs",
-            "name": canonical_name(name),
-            "version": None,
-            "commit": commit,
-            "spec": "%s @ %s" % (name, url),
-        }
-
+        return _parse_wheel(req, text)
+    vcs = _parse_vcs(req, text, default_name)
+    if vcs:
+        return vcs
     raise PluginError(
         "pip requirement %r is not pinned: use NAME==VERSION, an absolute path to a .whl file, "
         "or a git URL pinned to a 40-hex commit" % req
     )
+
+
+def _parse_wheel(req, text):
+    path = text[len("file://") :] if text.startswith("file://") else text
+    if not path.startswith("/"):
+        raise PluginError("wheel requirement %r must be an absolute path or a file:// URL" % req)
+    w = _WHEEL_RE.match(path.rsplit("/", 1)[-1])
+    if not w:
+        raise PluginError("%r is not a valid wheel file name (name-version-python-abi-platform.whl)" % req)
+    return {"kind": "wheel", "name": canonical_name(w.group("name")), "version": w.group("version"),
+            "commit": None, "spec": path}
+
+
+def _parse_vcs(req, text, default_name):
+    """A git requirement pinned to a commit, or None when ``text`` is no VCS URL."""
+    name = None
+    url = text
+    if " @ " in text or re.match(r"^%s\s*@\s*\S+://" % _NAME, text):
+        name, url = (part.strip() for part in text.split("@", 1))
+    if not url.startswith(("git+", "hg+", "svn+", "bzr+")):
+        return None
+    fragment = ""
+    if "#" in url:
+        url, fragment = url.split("#", 1)
+    egg = re.search(r"(?:^|&)egg=(%s)" % _NAME, fragment)
+    if egg and name and canonical_name(egg.group(1)) != canonical_name(name):
+        raise PluginError("%r names two different distributions" % req)
+    name = name or (egg.group(1) if egg else None) or default_name
+    if not url.startswith("git+") or not _VCS_RE.match(url):
+        raise PluginError(
+            "VCS requirement %r: only git URLs (git+https://, git+ssh://, git+file://) are supported" % req
+        )
+    repo, sep, commit = url.rpartition("@")
+    if not sep or "://" not in repo or not _COMMIT_RE.match(commit):
+        raise PluginError(
+            "VCS requirement %r must be pinned to a full 40-hex commit (...@<sha>), not a branch or tag" % req
+        )
+    if not name:
+        raise PluginError("VCS requirement %r does not name its distribution (add #egg=NAME or NAME @ URL)" % req)
+    if not re.match("^%s$" % _NAME, name):
+        raise PluginError("VCS requirement %r: invalid distribution name %r" % (req, name))
+    return {"kind": "vcs", "name": canonical_name(name), "version": None, "commit": commit,
+            "spec": "%s @ %s" % (name, url)}
 
 
 def _check_keys(plugin_name, what, value, allowed, required):
@@ -243,6 +249,44 @@ def _settings(plugin):
     return settings
 
 
+def _check_identity(index, plugin, seen):
+    """Name and app of one entry, checked for shape and duplicates."""
+    if not isinstance(plugin, dict):
+        raise PluginError("plugin #%d must be a mapping" % (index + 1))
+    name = plugin.get("name")
+    if not isinstance(name, str) or not name:
+        raise PluginError("plugin #%d has no name" % (index + 1))
+    unknown = sorted(set(plugin) - PLUGIN_KEYS)
+    if unknown:
+        raise PluginError("plugin %s: unknown key(s) %s" % (name, ", ".join(unknown)))
+    if name in seen["names"]:
+        raise PluginError("plugin %s is listed twice" % name)
+    seen["names"][name] = True
+    app = plugin.get("app")
+    if not isinstance(app, str) or not _APP_RE.match(app):
+        raise PluginError("plugin %s: app must be a Python module name such as omero_figure" % name)
+    if app in seen["apps"]:
+        raise PluginError("plugin %s: app %s is already registered by plugin %s" % (name, app, seen["apps"][app]))
+    seen["apps"][app] = name
+    return name
+
+
+def _check_requirement(name, plugin, seen):
+    if plugin.get("pip") is None:
+        return None
+    try:
+        req = parse_requirement(plugin["pip"], default_name=name)
+    except PluginError as exc:
+        raise PluginError("plugin %s: %s" % (name, exc)) from None
+    if req["name"] in seen["dists"]:
+        raise PluginError(
+            "plugin %s: distribution %s is already installed by plugin %s"
+            % (name, req["name"], seen["dists"][req["name"]])
+        )
+    seen["dists"][req["name"]] = name
+    return req
+
+
 def validate_plugins(plugins):
     """Check a plugin list; return it normalised (each entry gets ``requirement``).
 
@@ -254,45 +298,17 @@ def validate_plugins(plugins):
         return []
     if not isinstance(plugins, list):
         raise PluginError("the plugin list must be a list")
-    seen_names, seen_apps, seen_dists, seen_settings = {}, {}, {}, {}
+    seen = {"names": {}, "apps": {}, "dists": {}, "settings": {}}
     result = []
     for index, plugin in enumerate(plugins):
-        if not isinstance(plugin, dict):
-            raise PluginError("plugin #%d must be a mapping" % (index + 1))
-        name = plugin.get("name")
-        if not isinstance(name, str) or not name:
-            raise PluginError("plugin #%d has no name" % (index + 1))
-        unknown = sorted(set(plugin) - PLUGIN_KEYS)
-        if unknown:
-            raise PluginError("plugin %s: unknown key(s) %s" % (name, ", ".join(unknown)))
-        if name in seen_names:
-            raise PluginError("plugin %s is listed twice" % name)
-        seen_names[name] = True
-        app = plugin.get("app")
-        if not isinstance(app, str) or not _APP_RE.match(app):
-            raise PluginError("plugin %s: app must be a Python module name such as omero_figure" % name)
-        if app in seen_apps:
-            raise PluginError("plugin %s: app %s is already registered by plugin %s" % (name, app, seen_apps[app]))
-        seen_apps[app] = name
-        entry = dict(plugin)
-        entry["requirement"] = None
-        if plugin.get("pip") is not None:
-            try:
-                req = parse_requirement(plugin["pip"], default_name=name)
-            except PluginError as exc:
-                raise PluginError("plugin %s: %s" % (name, exc)) from None
-            if req["name"] in seen_dists:
-                raise PluginError(
-                    "plugin %s: distribution %s is already installed by plugin %s" % (name, req["name"], seen_dists[req["name"]])
-                )
-            seen_dists[req["name"]] = name
-            entry["requirement"] = req
+        name = _check_identity(index, plugin, seen)
+        entry = dict(plugin, requirement=_check_requirement(name, plugin, seen))
         for key, value in _settings(plugin).items():
-            if key in seen_settings and seen_settings[key][1] != value:
+            if key in seen["settings"] and seen["settings"][key][1] != value:
                 raise PluginError(
-                    "plugin %s: %s conflicts with the value set by plugin %s" % (name, key, seen_settings[key][0])
+                    "plugin %s: %s conflicts with the value set by plugin %s" % (name, key, seen["settings"][key][0])
                 )
-            seen_settings[key] = (name, value)
+            seen["settings"][key] = (name, value)
         # Build the hooks once here so that malformed ones fail now, with the name.
         _contributions(entry)
         result.append(entry)

@@ -186,15 +186,16 @@ verified:
   sample: {"omero_figure": {"plugin": "omero-figure", "url": "/figure/"}}
 """
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
+# Imports follow DOCUMENTATION/EXAMPLES/RETURN, as validate-modules requires.
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import (
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import (  # noqa: E402
     APPS,
     REGISTRATION_KEYS,
     PluginError,
@@ -340,7 +341,9 @@ def _scratch_omerodir(omero_file_text=None, python=None):
     os.makedirs(os.path.join(scratch, "var", "log"))
     real = os.environ.get("OMERODIR")
     if real and os.path.isfile(os.path.join(real, "etc", "grid", "config.xml")):
-        shutil.copyfile(os.path.join(real, "etc", "grid", "config.xml"), os.path.join(scratch, "etc", "grid", "config.xml"))
+        shutil.copyfile(
+            os.path.join(real, "etc", "grid", "config.xml"), os.path.join(scratch, "etc", "grid", "config.xml")
+        )
     env = dict(os.environ, OMERODIR=scratch)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     if omero_file_text is not None and python is not None:
@@ -404,9 +407,44 @@ def _dists_text(names, installed):
     return "".join("%s==%s\n" % (n, (installed.get(n) or {}).get("version", "?")) for n in sorted(names))
 
 
-def converge(params, check_mode=False, python=None):
-    """The module's work, callable without Ansible. Returns the result dict."""
-    python = python or sys.executable
+def _base_values(params, python):
+    """The site's values of the registration lists, else OMERO.web's defaults."""
+    given = params.get("base_config") or {}
+    base = {}
+    missing = [k for k in REGISTRATION_KEYS if k not in given and k != APPS]
+    if missing:
+        defaults = omeroweb_defaults(python)
+        base.update({k: defaults[k] for k in missing if k in defaults})
+    base.update(given)
+    return base
+
+
+def _diff(work):
+    plan, installed = work["plan"], work["installed"]
+    after = []
+    for plugin in work["plugins"]:
+        req = plugin["requirement"]
+        if req:
+            kept = req["name"] in plan["keep"]
+            after.append("%s==%s" % (req["name"], installed[req["name"]]["version"]) if kept else req["spec"])
+    return [
+        {
+            "before_header": work["config_file"],
+            "after_header": work["config_file"],
+            "before": work["before_text"],
+            "after": work["text"],
+        },
+        {
+            "before_header": "managed distributions",
+            "after_header": "managed distributions",
+            "before": _dists_text([n for n in work["state"]["managed"] if n in installed], installed),
+            "after": "".join("%s\n" % line for line in sorted(after)),
+        },
+    ]
+
+
+def decide(params, python):
+    """Everything the module would do, without doing it."""
     try:
         plugins = validate_plugins(params["plugins"])
     except PluginError as exc:
@@ -415,94 +453,84 @@ def converge(params, check_mode=False, python=None):
     if not state_file:
         prefix = sys.prefix if python == sys.executable else os.path.dirname(os.path.dirname(python))
         state_file = os.path.join(prefix, STATE_FILE_NAME)
-    config_file = params["config_file"]
-    state = read_state(state_file)
-
-    installed = installed_distributions(python)
-    plan = plan_distributions(plugins, installed, state["managed"])
-    result = {
-        "changed": False,
-        "installed": plan["install"],
-        "uninstalled": plan["uninstall"],
-        "managed": plan["managed"],
-        "config_file": config_file,
-        "state_file": state_file,
-        "verified": {},
-    }
-    pip_work = bool(plan["install"] or plan["uninstall"])
-    if pip_work and not params.get("install", True):
+    work = {"plugins": plugins, "state_file": state_file, "config_file": params["config_file"]}
+    work["state"] = read_state(state_file)
+    work["installed"] = installed_distributions(python)
+    work["plan"] = plan = plan_distributions(plugins, work["installed"], work["state"]["managed"])
+    work["pip_work"] = bool(plan["install"] or plan["uninstall"])
+    if work["pip_work"] and not params.get("install", True):
         raise ModuleFailure(
             "installation does not match the plugin list (install=false): missing or wrong version: %s; "
-            "managed but no longer listed: %s" % (", ".join(plan["install"]) or "none", ", ".join(plan["uninstall"]) or "none")
+            "managed but no longer listed: %s"
+            % (", ".join(plan["install"]) or "none", ", ".join(plan["uninstall"]) or "none")
         )
-
-    base = {}
-    given = params.get("base_config") or {}
-    missing = [k for k in REGISTRATION_KEYS if k not in given and k != APPS]
-    if missing:
-        defaults = omeroweb_defaults(python)
-        base.update({k: defaults[k] for k in missing if k in defaults})
-    base.update(given)
-    stored_plugins = [{k: v for k, v in p.items() if k != "requirement"} for p in plugins]
+    # What is stored and merged is the list as given (without the parsed requirement).
+    work["stored_plugins"] = [{k: v for k, v in p.items() if k != "requirement"} for p in plugins]
     try:
-        reg = registration(stored_plugins, base=base, removed=state["plugins"])
+        work["registration"] = registration(
+            work["stored_plugins"], base=_base_values(params, python), removed=work["state"]["plugins"]
+        )
     except PluginError as exc:
         raise ModuleFailure(str(exc)) from None
-    result["registration"] = reg
-    text = render_omero_file(reg)
-    before_text = ""
-    if os.path.exists(config_file):
-        with open(config_file) as handle:
-            before_text = handle.read()
-    file_changed = before_text != text
-    state_changed = state["managed"] != plan["managed"] or state["plugins"] != stored_plugins
-
-    managed_before = [n for n in state["managed"] if n in installed]
-    result["diff"] = [
-        {"before_header": config_file, "after_header": config_file, "before": before_text, "after": text},
-        {
-            "before_header": "managed distributions",
-            "after_header": "managed distributions",
-            "before": _dists_text(managed_before, installed),
-            "after": "".join(
-                "%s\n" % (p["requirement"]["spec"] if p["requirement"]["name"] not in plan["keep"]
-                          else "%s==%s" % (p["requirement"]["name"], installed[p["requirement"]["name"]]["version"]))
-                for p in sorted((p for p in plugins if p["requirement"]), key=lambda p: p["requirement"]["name"])
-            ),
-        },
-    ]
-    result["changed"] = pip_work or file_changed or state_changed
-    if check_mode:
-        if params.get("verify", True) and not pip_work:
-            result["verified"] = verify_apps(python, plugins, text)
-        return result
-
-    try:
-        return _apply(params, python, plugins, plan, result, text, state_file, config_file, stored_plugins,
-                      pip_work, state_changed, file_changed)
-    except ModuleFailure as exc:
-        exc.changed = pip_work
-        raise
+    work["text"] = render_omero_file(work["registration"])
+    work["before_text"] = ""
+    if os.path.exists(work["config_file"]):
+        with open(work["config_file"]) as handle:
+            work["before_text"] = handle.read()
+    work["file_changed"] = work["before_text"] != work["text"]
+    work["state_changed"] = (
+        work["state"]["managed"] != plan["managed"] or work["state"]["plugins"] != work["stored_plugins"]
+    )
+    return work
 
 
-def _apply(params, python, plugins, plan, result, text, state_file, config_file, stored_plugins,
-           pip_work, state_changed, file_changed):
+def apply(work, params, python):
+    """Do the pip work, record the state, verify, then write the registration file."""
+    plan, plugins = work["plan"], work["plugins"]
     if plan["uninstall"]:
         _pip(python, ["uninstall", "-y", *plan["uninstall"]], "uninstall")
     if plan["install"]:
         _pip(python, ["install", *params.get("pip_args", []), *plan["install"]], "install")
-    if pip_work:
+    if work["pip_work"]:
         after = installed_distributions(python)
-        wrong = [p["name"] for p in plugins if p["requirement"]
-                 and plan_distributions([p], after, [])["install"]]
+        wrong = [p["name"] for p in plugins if p["requirement"] and plan_distributions([p], after, [])["install"]]
         if wrong:
             raise ModuleFailure("after pip install, still not at the pinned version: %s" % ", ".join(wrong))
-    if state_changed or pip_work:
-        _write_atomic(state_file, json.dumps({"managed": plan["managed"], "plugins": stored_plugins}, indent=1) + "\n")
-    if params.get("verify", True):
-        result["verified"] = verify_apps(python, plugins, text)
-    if file_changed:
-        _write_atomic(config_file, text)
+    if work["state_changed"] or work["pip_work"]:
+        state = {"managed": plan["managed"], "plugins": work["stored_plugins"]}
+        _write_atomic(work["state_file"], json.dumps(state, indent=1) + "\n")
+    verified = verify_apps(python, plugins, work["text"]) if params.get("verify", True) else {}
+    # Written last: a plugin that does not load is never registered.
+    if work["file_changed"]:
+        _write_atomic(work["config_file"], work["text"])
+    return verified
+
+
+def converge(params, check_mode=False, python=None):
+    """The module's work, callable without Ansible. Returns the result dict."""
+    python = python or sys.executable
+    work = decide(params, python)
+    plan = work["plan"]
+    result = {
+        "changed": work["pip_work"] or work["file_changed"] or work["state_changed"],
+        "installed": plan["install"],
+        "uninstalled": plan["uninstall"],
+        "managed": plan["managed"],
+        "registration": work["registration"],
+        "config_file": work["config_file"],
+        "state_file": work["state_file"],
+        "verified": {},
+        "diff": _diff(work),
+    }
+    if check_mode:
+        if params.get("verify", True) and not work["pip_work"]:
+            result["verified"] = verify_apps(python, work["plugins"], work["text"])
+        return result
+    try:
+        result["verified"] = apply(work, params, python)
+    except ModuleFailure as exc:
+        exc.changed = work["pip_work"]
+        raise
     return result
 
 

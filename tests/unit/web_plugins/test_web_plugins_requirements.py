@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.omero_docker.stack.plugins.module_utils import web_plugins as wp
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
