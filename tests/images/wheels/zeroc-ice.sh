@@ -18,9 +18,12 @@ fix_util='s/PyThreadState_GET()->frame/PyThreadState_GetFrame(PyThreadState_GET(
 build_pins=("setuptools==75.8.0" "wheel==0.45.1")
 key="$(printf '%s\n' "$version" "$pyver" "$fix_slice" "$fix_util" "${build_pins[@]}" | sha256sum | cut -c1-12)"
 dest="$out/zeroc-ice-$key"
-if whl="$(find "$dest" -name "zeroc_ice-$version-*.whl" 2>/dev/null | head -n1)" && [ -n "$whl" ]; then
-  printf '%s\n' "$whl"; exit 0
-fi
+cached() { find "$dest" -name "zeroc_ice-$version-*.whl" 2>/dev/null | head -n1; }
+whl="$(cached)"; [ -n "$whl" ] && { printf '%s\n' "$whl"; exit 0; }
+# One build at a time: a second caller waits for the first and reuses its wheel.
+exec 9>"$out/.zeroc-ice.lock"
+flock 9
+whl="$(cached)"; [ -n "$whl" ] && { printf '%s\n' "$whl"; exit 0; }
 for pkg in libssl-dev libbz2-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need="${need:-} $pkg"
 done
