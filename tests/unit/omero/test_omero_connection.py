@@ -1,0 +1,106 @@
+"""Shared connection code: unreachable server, bad credentials, not ready, options."""
+
+from __future__ import annotations
+
+import Glacier2
+import Ice
+import omero
+import pytest
+from ansible_collections.omero_docker.stack.plugins.module_utils import omero_client
+from ansible_collections.omero_docker.stack.plugins.modules import omero_group, omero_script, omero_user
+from omero_test_helpers import ModuleFail
+
+MODULE_ARGS = [
+    (omero_group, {"groups": [{"name": "lab"}]}),
+    (omero_user, {"users": [{"name": "u", "password": "pw"}]}),
+    (omero_script, {"scripts": [{"path": "/site/A.py", "content": "a"}]}),
+]
+
+
+def test_omero_py_is_importable_here():
+    """The test command installs omero-py (tools/omero-py.sh); these tests must not skip."""
+    assert omero_client.HAS_OMERO, omero_client.OMERO_IMPORT_ERROR
+
+
+@pytest.mark.parametrize(("module", "args"), MODULE_ARGS)
+def test_unreachable_server(server, run_module, module, args):
+    server.reachable = False
+    with pytest.raises(ModuleFail) as failed:
+        run_module(module, dict(args, host="omero.invalid", port=4064))
+    result = failed.value.result
+    assert result["error_kind"] == "unreachable"
+    assert "cannot reach OMERO.server at omero.invalid:4064" in result["msg"]
+    assert "exception" not in result and "Traceback" not in result["msg"]
+    assert server.writes == []
+
+
+@pytest.mark.parametrize(("module", "args"), MODULE_ARGS)
+def test_bad_credentials(server, run_module, module, args):
+    with pytest.raises(ModuleFail) as failed:
+        run_module(module, dict(args, password="wrong-password"))  # noqa: S106 - the wrong one on purpose
+    result = failed.value.result
+    assert result["error_kind"] == "bad_credentials"
+    assert "refused the login of user 'root'" in result["msg"]
+    assert "wrong-password" not in str(result)
+    assert "exception" not in result
+    assert server.writes == []
+
+
+def test_server_not_ready(server, run_module):
+    server.accepting_logins = False
+    with pytest.raises(ModuleFail) as failed:
+        run_module(omero_group, {"groups": [{"name": "lab"}]})
+    assert failed.value.result["error_kind"] == "not_ready"
+
+
+def test_client_options_and_session_end(server, run_module):
+    run_module(omero_group, {"groups": [{"name": "lab"}], "host": "omero.example.org", "port": 14064,
+                             "connect_timeout": 7, "session_timeout": 600, "group": "system"})
+    server.client_class.assert_called_once()
+    kwargs = server.client_class.call_args.kwargs
+    assert kwargs["host"] == "omero.example.org"
+    assert kwargs["port"] == 14064
+    assert kwargs["pmap"]["Ice.Override.ConnectTimeout"] == "7000"
+    client = server.clients[0]
+    client.getImplicitContext.return_value.put.assert_called_once_with(omero.constants.GROUP, "system")
+    assert client.fake_state["time_to_idle_ms"] == 600000
+    client.killSession.assert_called_once_with()
+
+
+def test_insecure_switches_to_the_insecure_router(server, run_module):
+    run_module(omero_group, {"groups": [{"name": "lab"}], "secure": False})
+    first, second = server.clients
+    first.createClient.assert_called_once_with(secure=False)
+    first.closeSession.assert_called_once_with()
+    assert second.fake_state["secure"] is False
+    second.killSession.assert_called_once_with()
+
+
+def test_missing_omero_py_is_a_clear_failure(monkeypatch, run_module):
+    monkeypatch.setattr(omero_client, "HAS_OMERO", False)
+    monkeypatch.setattr(omero_client, "OMERO_IMPORT_ERROR", "ImportError: No module named 'omero'")
+    with pytest.raises(ModuleFail) as failed:
+        run_module(omero_group, {"groups": [{"name": "lab"}]})
+    assert failed.value.result["error_kind"] == "missing_library"
+    assert "omero-py" in failed.value.result["msg"]
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (Ice.ConnectionRefusedException(), "unreachable"),
+        (Ice.DNSException(), "unreachable"),
+        (Ice.ConnectTimeoutException(), "unreachable"),
+        (Glacier2.PermissionDeniedException(), "bad_credentials"),
+        (Glacier2.CannotCreateSessionException(), "not_ready"),
+        (omero.WrappedCreateSessionException(), "not_ready"),
+        (omero.ClientError("x"), "error"),
+    ],
+)
+def test_classify_real_omero_py_exceptions(exc, kind):
+    assert omero_client.classify_exception(exc) == kind
+
+
+def test_password_is_no_log_in_every_module():
+    spec = omero_client.omero_argument_spec()
+    assert spec["password"]["no_log"] is True
