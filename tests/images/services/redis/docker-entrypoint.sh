@@ -120,8 +120,9 @@ if [ -n "$is_server" ] && [ -z "$is_sentinel" ]; then
 	modules_dir=/usr/local/lib/redis/modules
 	if [ -d "$modules_dir" ]; then
 		for module in "$modules_dir"/*.so; do
-			[ -f "$module" ] && [ -s "$module" ] && [ -r "$module" ] && [ -x "$module" ] || continue
-			set -- "$@" --loadmodule "$module"
+			if [ -f "$module" ] && [ -s "$module" ] && [ -r "$module" ] && [ -x "$module" ]; then
+				set -- "$@" --loadmodule "$module"
+			fi
 		done
 	fi
 fi
