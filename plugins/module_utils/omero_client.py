@@ -95,13 +95,16 @@ def classify_exception(exc):
 
 
 def describe_exception(exc):
-    """Short text of an Ice/OMERO exception (they carry reason/message/serverExceptionClass)."""
-    for attr in ("reason", "message", "serverExceptionClass"):
+    """Short text of an Ice/OMERO exception (their details are attributes, not str())."""
+    details = []
+    for attr in ("reason", "message", "serverExceptionClass", "host", "error"):
         value = getattr(exc, attr, None)
-        if value:
-            return "%s: %s" % (type(exc).__name__, value)
-    text = str(exc).strip().splitlines()
-    return "%s%s" % (type(exc).__name__, (": " + text[0]) if text and text[0] else "")
+        if value not in (None, "", 0):
+            details.append("%s=%s" % (attr, value) if attr in ("host", "error") else str(value))
+    if not details:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        details = lines[-1:] if len(lines) > 1 else []
+    return type(exc).__name__ + (": " + ", ".join(details) if details else "")
 
 
 def _message(kind, params, exc):

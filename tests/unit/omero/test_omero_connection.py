@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+
 import Glacier2
 import Ice
 import omero
@@ -104,3 +107,47 @@ def test_classify_real_omero_py_exceptions(exc, kind):
 def test_password_is_no_log_in_every_module():
     spec = omero_client.omero_argument_spec()
     assert spec["password"]["no_log"] is True
+
+
+def _closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_with_the_real_omero_py_client(run_module):
+    """No fake here: the real omero.client and Ice fail to connect to a closed port."""
+    port = _closed_port()
+    with pytest.raises(ModuleFail) as failed:
+        run_module(omero_group, {"groups": [], "host": "127.0.0.1", "port": port, "connect_timeout": 5})
+    result = failed.value.result
+    assert result["error_kind"] == "unreachable"
+    assert "cannot reach OMERO.server at 127.0.0.1:%d (ConnectionRefusedException" % port in result["msg"]
+
+
+def test_server_that_hangs_up_is_unreachable_with_the_real_client(run_module):
+    """A TCP peer that is not an OMERO router (it hangs up) fails with a message, no traceback."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+
+    def hang_up():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.close()
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(ModuleFail) as failed:
+            run_module(omero_group, {"groups": [], "host": "127.0.0.1", "port": port, "connect_timeout": 5})
+    finally:
+        listener.close()
+    result = failed.value.result
+    assert result["error_kind"] == "error"
+    assert "OMERO error while connecting to 127.0.0.1:%d as 'root': ProtocolException" % port in result["msg"]
+    assert "Traceback" not in result["msg"]
