@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Benchmark of the deploy path on this machine (run on demand, not part of `make test`).
+
+Usage: tests/bench/run.sh   (or: VENV/bin/python tests/bench/bench.py with the test venv)
+
+Drives the Molecule scenario `stack` (a Debian 13 test host with its own engine and
+the offline test images): create + prepare (engine installed, images loaded), then
+  - fresh converge of playbooks/site.yml (seconds),
+  - no-op re-run (seconds, changed count, containers recreated),
+  - a change of one OMERO.web property (containers recreated; null while OMERO.web is
+    disabled in the scenario),
+  - a change of one PostgreSQL setting (containers recreated),
+  - the no-op re-run with 100,000 small files in the OMERO binary repository divided by
+    the same without them,
+and prints one JSON object. Targets: no-op <= 60 s and <= 25 % of the fresh converge,
+0 containers recreated by the no-op, exactly 1 by the web property, ratio <= 1.1.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIO = "stack"
+HOST = f"omero-stack-{SCENARIO}"
+RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)")
+
+
+def molecule(*args, extra_vars=None):
+    cmd = ["molecule", *args, "-s", SCENARIO]
+    if extra_vars is not None:
+        fd, path = tempfile.mkstemp(suffix=".json")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(extra_vars, fh)
+        cmd += ["--", "-e", "@" + path]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    seconds = round(time.monotonic() - start, 1)
+    if proc.returncode:
+        sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-3000:])
+        raise SystemExit(f"molecule {' '.join(args)} failed")
+    changed = [int(m.group("changed")) for line in proc.stdout.splitlines()
+               if (m := RECAP.match(line.strip())) and m.group("host") == HOST]
+    return seconds, sum(changed)
+
+
+def host(*cmd):
+    return subprocess.run(["docker", "exec", HOST, *cmd], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def container_ids():
+    ids = host("docker", "ps", "-aq", "--no-trunc").split()
+    return set(ids)
+
+
+def recreated_by(extra_vars):
+    before = container_ids()
+    molecule("converge", extra_vars=extra_vars)
+    return len(container_ids() - before)
+
+
+def main():
+    group_vars = yaml.safe_load((REPO / "molecule" / SCENARIO / "molecule.yml").read_text())[
+        "provisioner"]["inventory"]["group_vars"]["omero"]
+    services = group_vars["omero_services"]
+    result = {"machine_cores": os.cpu_count()}
+    molecule("destroy")
+    try:
+        molecule("create")
+        molecule("prepare")
+        result["fresh_converge_s"], _ = molecule("converge")
+        before = container_ids()
+        result["noop_s"], result["noop_changed"] = molecule("converge")
+        result["noop_recreated"] = len(container_ids() - before)
+        web_enabled = services.get("omeroweb", {}).get("enabled", True)
+        result["web_property_recreated"] = recreated_by(
+            {"omero_web_config": {"omero.web.page_size": 77}}) if web_enabled else None
+        db = dict(services.get("database", {}))
+        db["env"] = dict(db.get("env", {}), POSTGRES_INITDB_ARGS="--data-checksums")
+        result["postgres_setting_recreated"] = recreated_by({"omero_services": {**services, "database": db}})
+        molecule("converge")  # back to the inventory's settings
+        noop_empty, _ = molecule("converge")
+        base = group_vars.get("omero_site_base_dir", "/srv/omero")
+        # The OMERO binary repository when OMERO.server runs; in the offline scenario
+        # (no OMERO.server) another directory the layout role manages: Redis's data.
+        if services.get("omeroserver", {}).get("enabled", True):
+            files_dir = f"{base}/data/omero/ManagedRepository/bench"
+        else:
+            files_dir = f"{base}/data/redis/bench"
+        result["files_dir"] = files_dir
+        host("python3", "-c", (
+            "import os\n"
+            f"d = '{files_dir}'\n"
+            "os.makedirs(d, exist_ok=True)\n"
+            "for i in range(100000):\n"
+            "    open(os.path.join(d, 'f%06d' % i), 'w').write('x')\n"))
+        noop_full, _ = molecule("converge")
+        result["noop_100k_files_s"] = noop_full
+        result["noop_no_files_s"] = noop_empty
+        result["file_count_ratio"] = round(noop_full / noop_empty, 3)
+        result["targets_met"] = {
+            "noop_le_60s": result["noop_s"] <= 60,
+            "noop_le_25pct_fresh": result["noop_s"] <= 0.25 * result["fresh_converge_s"],
+            "noop_recreated_0": result["noop_recreated"] == 0,
+            "web_property_recreated_1": (result["web_property_recreated"] == 1
+                                         if result["web_property_recreated"] is not None else None),
+            "file_count_ratio_le_1_1": result["file_count_ratio"] <= 1.1,
+        }
+    finally:
+        molecule("destroy")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
