@@ -58,7 +58,9 @@ start() {
   local opts=()
   while [ "$#" -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
   [ "${1:-}" = -- ] && shift
+  # no-new-privileges, TZ: as the collection's compose manifest runs every service
   docker run -d --name "$run-$name" --hostname "$name" --network "$net" --network-alias "$name" \
+    --security-opt no-new-privileges:true -e TZ=UTC \
     --label "omero-stack-test.smoke=$run" "${opts[@]}" "$image" "$@" >/dev/null
 }
 c() { printf '%s-%s' "$run" "$1"; }
@@ -78,10 +80,12 @@ docker network create --label "omero-stack-test.smoke=$run" "$net" >/dev/null
 pg_pw='Smoke-pg-password-0123456789'
 pg2_pw='Smoke-plugin-password-9876543210'
 redis_pw='Smoke-redis-password-0123456789'
-printf '%s' "$pg_pw" >"$tmp/pg_password"               # 0600 root: like a compose secret
+# secret files as the collection writes them: 0600, owned by the uid of the consumer
+printf '%s' "$pg_pw" >"$tmp/pg_password"
 cp "$tmp/pg_password" "$tmp/pg_password_exporter"
-chmod 0600 "$tmp/pg_password"
-chmod 0644 "$tmp/pg_password_exporter"                  # read by the exporter as nobody
+chmod 0600 "$tmp/pg_password" "$tmp/pg_password_exporter"
+chown 999:999 "$tmp/pg_password"
+chown 65534:65534 "$tmp/pg_password_exporter"
 mkdir -p "$tmp/initdb"
 cat >"$tmp/initdb/10-schema.sql" <<'EOF'
 CREATE TABLE smoke (id integer PRIMARY KEY, note text);
@@ -241,6 +245,9 @@ check "prometheus: query API, sum(up) = $expected_targets" wait_for 20 equals "$
 log "documented healthcheck commands and users"
 hc() { local name="$1"; shift; check "healthcheck $name: $*" docker exec "$(c "$name")" "$@"; }
 hc postgres pg_isready -h 127.0.0.1 -U omero -d omero
+hc postgres pg_isready -U omero -d omero
+hc redis-open redis-cli ping
+hc prometheus wget -q -O /dev/null http://127.0.0.1:9090/-/healthy
 hc prometheus wget -q --spider http://localhost:9090/-/healthy
 hc prometheus wget -q --spider http://localhost:9090/-/ready
 hc blackbox-exporter wget -q --spider http://localhost:9115/-/healthy
