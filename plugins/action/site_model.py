@@ -73,13 +73,14 @@ class ActionModule(ActionBase):
                           errors=[{"variable": v, "message": m} for v, m in exc.errors])
             return result
         result["changed"] = False
-        result["ansible_facts"] = {args["fact_name"]: model}
         if warnings:
             result["warnings"] = warnings
         if args["return_secret_values"]:
-            # Only for tasks that write secrets; the whole result is then censored.
+            # Only for tasks that write secrets: no fact is set, and the whole result is censored.
             result["secret_values"] = dict((k, secret_values[k]) for k in model["secrets"] if k in secret_values)
             result["_ansible_no_log"] = True
+        else:
+            result["ansible_facts"] = {args["fact_name"]: model}
         return result
 
     def _generated_secrets(self, site, secret_values):

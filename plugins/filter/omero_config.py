@@ -7,6 +7,7 @@
   official OMERO images turn back into the property; names they would mis-map are refused with the reason.
 - ``omero_config_property``: the reverse, exactly as the images do it.
 - ``env_file_quote``: a value quoted for a Docker Compose env file.
+- ``resolve_secret_refs``: ``{KEY: secret name}`` with the secret values -> ``{KEY: value}``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,10 +36,19 @@ def env_file_quote(value):
     return ef.quote(value)
 
 
+def resolve_secret_refs(refs, values):
+    """``{KEY: secret name}`` and ``{secret name: value}`` -> ``{KEY: value}`` (for no_log tasks)."""
+    missing = sorted(set(refs.values()) - set(values))
+    if missing:
+        raise AnsibleFilterError("resolve_secret_refs: no value for %s" % ", ".join(missing))
+    return dict((key, values[name]) for key, name in refs.items())
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "omero_config_env_name": omero_config_env_name,
             "omero_config_property": omero_config_property,
             "env_file_quote": env_file_quote,
+            "resolve_secret_refs": resolve_secret_refs,
         }

@@ -35,7 +35,7 @@ options:
   return_secret_values:
     description:
       - Also return the secret values in RV(secret_values), for tasks that write secret files.
-      - The whole result is then marked C(no_log).
+      - The whole result is then marked C(no_log), and no fact is set.
     type: bool
     default: false
 attributes:

@@ -805,6 +805,14 @@ def build_site_model(site, secret_values=None, catalog=None, generated=()):
             "inputs_hash": hashes.get(name, ""),
         }
 
+    # Files this collection rendered for services that are now disabled (never data).
+    stale_paths = []
+    for name in sorted(services):
+        if not services[name]["enabled"]:
+            stale_paths.append(posixpath.join(paths["env"], name + ".env"))
+            stale_paths.append(posixpath.join(paths["secrets"], name))
+            stale_paths.append(posixpath.join(paths["config"], name))
+
     seen_dirs = set()
     unique_dirs = []
     for d in directories:
@@ -835,6 +843,7 @@ def build_site_model(site, secret_values=None, catalog=None, generated=()):
         "secrets": secret_refs,
         "secret_files": secret_files,
         "env_files": env_files,
+        "stale_paths": stale_paths,
         "files": files,
         "compose": compose,
         "service_hashes": hashes,

@@ -1,0 +1,146 @@
+"""The site model and roles through ansible-playbook, on this machine, in temp dirs.
+
+- Every bad site description of bad_sites.yml fails in the site-model play with its
+  variable named, and writes nothing: one run, one inventory host per bad site.
+- The local, all_services and minimal inventories render into a temp dir with the
+  layout and config stages, the manifest passes `docker compose config --quiet`, and a
+  second run changes nothing.
+
+Needs root (the layout gives directories to uids like 999 and 1000).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from sites import REPO_ROOT, TEST_SECRETS, bad_sites, base_site, merged
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ansible-playbook") is None,
+                                reason="needs root and ansible-playbook")
+
+COMPOSE = os.path.expanduser("~/.cache/omero_docker_stack/bin/docker-compose")
+
+
+def compose_binary():
+    for candidate in (os.environ.get("DOCKER_COMPOSE_BINARY"), COMPOSE, shutil.which("docker-compose")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def run_playbook(tmp_path, inventory, *args, check=True):
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_FORKS": "10",
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        "XDG_DATA_HOME": str(tmp_path / "controller-data"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+    })
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), str(REPO_ROOT / "playbooks" / "site.yml"),
+         "--tags", "layout,config", *args],
+        capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False,
+    )
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError:
+        pytest.fail("ansible-playbook printed no JSON:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:]))
+    if check:
+        assert proc.returncode == 0, json.dumps(data.get("stats"), indent=1) + _failures(data)
+    return proc.returncode, data
+
+
+def _failures(data):
+    out = []
+    for play in data["plays"]:
+        for task in play["tasks"]:
+            for host, res in task["hosts"].items():
+                if res.get("failed"):
+                    out.append("%s %s: %s" % (task["task"]["name"], host, res.get("msg")))
+    return "\n".join(out)
+
+
+def test_bad_sites_fail_naming_their_variable_and_write_nothing(tmp_path):
+    cases = bad_sites()
+    hosts = {}
+    for case in cases:
+        base = str(tmp_path / "sites" / case["id"])
+        site = merged(base_site(base), case["site"], base)
+        site.update({"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"})
+        hosts[case["id"]] = site
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"omero": {"hosts": hosts}}))
+    rc, data = run_playbook(tmp_path, inventory, check=False)
+    assert rc != 0
+    model_task = data["plays"][0]["tasks"][0]
+    assert model_task["task"]["name"] == "Compute the site model"
+    for case in cases:
+        res = model_task["hosts"][case["id"]]
+        assert res.get("failed"), case["id"]
+        variables = [e["variable"] for e in res["errors"]]
+        assert case["variable"] in variables, (case["id"], res["msg"])
+        assert case["variable"] in res["msg"]
+        for value in TEST_SECRETS.values():
+            assert value not in json.dumps(res)
+    # No host got past the model: the second play never ran, no file was written.
+    assert all(not task["hosts"] for play in data["plays"][1:] for task in play["tasks"])
+    assert not (tmp_path / "sites").exists() or not any((tmp_path / "sites").rglob("*"))
+
+
+def _inventory_with_overrides(tmp_path, name):
+    base = tmp_path / "site"
+    extra = {
+        "omero_site_base_dir": str(base),
+        "site_config_compose_command": compose_binary() or "false",
+        "site_config_validate_manifest": compose_binary() is not None,
+    }
+    extra_file = tmp_path / "extra.json"
+    extra_file.write_text(json.dumps(extra))
+    return base, ["-e", "@%s" % extra_file]
+
+
+@pytest.mark.parametrize("inventory", ["local", "all_services", "minimal"])
+def test_inventory_renders_a_valid_site(tmp_path, inventory):
+    if compose_binary() is None:
+        pytest.skip("no Docker Compose v2 binary (see tests/unit/test_env_file.py)")
+    base, args = _inventory_with_overrides(tmp_path, inventory)
+    run_playbook(tmp_path, REPO_ROOT / "inventories" / inventory, *args)
+    manifest = base / "docker-compose.yml"
+    assert manifest.exists()
+    subprocess.run([compose_binary(), "-f", str(manifest), "config", "--quiet"], check=True)
+    compose = yaml.safe_load(manifest.read_text())
+    site = yaml.safe_load((REPO_ROOT / "inventories" / inventory / "group_vars" / "omero" / "site.yml").read_text())
+    assert compose["name"] == site["omero_site_name"]
+    # Secrets: generated once on the controller (0600), files 0600, never in the manifest.
+    store = tmp_path / "controller-data" / "omero_docker_stack" / "sites" / site["omero_site_name"] / "secrets.yml"
+    assert oct(store.stat().st_mode & 0o777) == "0o600"
+    values = yaml.safe_load(store.read_text())
+    text = manifest.read_text()
+    for value in values.values():
+        assert value not in text
+    for f in (base / "secrets").rglob("*"):
+        if f.is_file():
+            assert oct(f.stat().st_mode & 0o777) == "0o600"
+    for f in (base / "env").iterdir():
+        assert oct(f.stat().st_mode & 0o777) == "0o600" and f.stat().st_uid == 0
+    assert (base / "data" / "database").stat().st_uid == 999
+    assert (base / "data" / "omero").stat().st_uid == 1000
+    if inventory != "local":
+        return
+    # Idempotent (checked on one inventory: runs are slow on a loaded 2-core machine).
+    _, data = run_playbook(tmp_path, REPO_ROOT / "inventories" / inventory, *args)
+    changed = {h: s["changed"] for h, s in data["stats"].items()}
+    assert changed == {"localhost": 0}, _changed_tasks(data)
+
+
+def _changed_tasks(data):
+    return [t["task"]["name"] for p in data["plays"] for t in p["tasks"]
+            if any(r.get("changed") for r in t["hosts"].values())]
