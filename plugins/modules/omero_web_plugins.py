@@ -96,6 +96,12 @@ options:
     description: Import each registered app and its C(urls) module with OMERO.web's settings.
     type: bool
     default: true
+  verify_user:
+    description:
+      - User (name or uid) that runs the OMERO CLI and the import checks when the module runs as root (the OMERO
+        CLI refuses root, and OMERO.web never runs as root).
+      - Defaults to the owner of C($OMERODIR), else of the directory of O(config_file).
+    type: str
 attributes:
   check_mode:
     support: full
@@ -189,6 +195,7 @@ verified:
 # Imports follow DOCUMENTATION/EXAMPLES/RETURN, as validate-modules requires.
 import json  # noqa: E402
 import os  # noqa: E402
+import pwd  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -288,18 +295,45 @@ class ModuleFailure(Exception):
     changed = False
 
 
-def _run(cmd, env=None, stdin=None):
+def _run(cmd, env=None, stdin=None, runas=None):
+    kwargs = {}
+    if runas:
+        kwargs = {"user": runas[0], "group": runas[1], "extra_groups": []}
     proc = subprocess.run(
-        cmd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, check=False
+        cmd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, check=False, **kwargs
     )
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def _json_from(python, script, args=(), env=None):
-    rc, out, err = _run([python, "-c", script, *args], env=env)
+def _json_from(python, script, args=(), env=None, runas=None):
+    rc, out, err = _run([python, "-c", script, *args], env=env, runas=runas)
     if rc != 0:
         raise ModuleFailure("%s failed (rc %d): %s" % (python, rc, (err or out).strip()[-2000:]))
     return json.loads(out.strip().splitlines()[-1])
+
+
+def verification_identity(params):
+    """(uid, gid) to run OMERO code as, or None to run as the current user.
+
+    The OMERO CLI refuses to run as root, and OMERO.web itself never does: as root the
+    checks run as O(verify_user), else as the owner of $OMERODIR (omero-web in the
+    official images) or of the config file's directory when that is not root.
+    """
+    if os.geteuid() != 0:
+        return None
+    user = params.get("verify_user")
+    if user:
+        try:
+            entry = pwd.getpwuid(int(user)) if str(user).isdigit() else pwd.getpwnam(user)
+        except KeyError:
+            raise ModuleFailure("verify_user %s does not exist" % user) from None
+        return entry.pw_uid, entry.pw_gid
+    for path in (os.environ.get("OMERODIR"), os.path.dirname(params["config_file"])):
+        if path and os.path.exists(path):
+            st = os.stat(path)
+            if st.st_uid != 0:
+                return st.st_uid, st.st_gid
+    return None  # nothing owned by an OMERO user here: stay root (the OMERO CLI will say so)
 
 
 def installed_distributions(python):
@@ -334,7 +368,7 @@ def _write_atomic(path, text, mode=0o644):
         raise
 
 
-def _scratch_omerodir(omero_file_text=None, python=None):
+def _scratch_omerodir(omero_file_text=None, python=None, runas=None):
     """A throw-away OMERODIR: a copy of the real config.xml, plus the new file loaded."""
     scratch = tempfile.mkdtemp(prefix="omero-web-plugins-")
     os.makedirs(os.path.join(scratch, "etc", "grid"))
@@ -346,36 +380,45 @@ def _scratch_omerodir(omero_file_text=None, python=None):
         )
     env = dict(os.environ, OMERODIR=scratch)
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    if runas:
+        env["HOME"] = scratch  # OMERO keeps ~/omero/tmp
+        for root, dirs, files in os.walk(scratch):
+            for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+                os.chown(name, runas[0], runas[1])
     if omero_file_text is not None and python is not None:
         omero = os.path.join(os.path.dirname(python), "omero")
         if os.path.exists(omero):
             path = os.path.join(scratch, "plugins.omero")
             with open(path, "w") as handle:
                 handle.write(omero_file_text)
-            rc, out, err = _run([omero, "load", path], env=env)
+            rc, out, err = _run([omero, "load", path], env=env, runas=runas)
             if rc != 0:
                 shutil.rmtree(scratch, ignore_errors=True)
-                raise ModuleFailure("omero load of the rendered registration failed: %s" % (err or out).strip()[-2000:])
+                raise ModuleFailure(
+                    "omero load of the rendered registration failed%s: %s"
+                    % (" (running as root: set verify_user)" if os.geteuid() == 0 and not runas else "",
+                       (err or out).strip()[-2000:])
+                )
     return scratch, env
 
 
-def omeroweb_defaults(python):
-    scratch, env = _scratch_omerodir()
+def omeroweb_defaults(python, runas=None):
+    scratch, env = _scratch_omerodir(runas=runas)
     try:
-        return _json_from(python, DEFAULTS_SCRIPT, [json.dumps(list(REGISTRATION_KEYS))], env=env)
+        return _json_from(python, DEFAULTS_SCRIPT, [json.dumps(list(REGISTRATION_KEYS))], env=env, runas=runas)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def verify_apps(python, plugins, omero_file_text):
+def verify_apps(python, plugins, omero_file_text, runas=None):
     """Import every registered app and its urls module; return {app: {plugin, url}}.
 
     Raises ModuleFailure naming the plugin(s) whose app does not import.
     """
     apps = [p["app"] for p in plugins]
-    scratch, env = _scratch_omerodir(omero_file_text, python)
+    scratch, env = _scratch_omerodir(omero_file_text, python, runas)
     try:
-        result = _json_from(python, VERIFY_SCRIPT, [json.dumps(apps)], env=env)
+        result = _json_from(python, VERIFY_SCRIPT, [json.dumps(apps)], env=env, runas=runas)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     by_app = {p["app"]: p["name"] for p in plugins}
@@ -407,13 +450,13 @@ def _dists_text(names, installed):
     return "".join("%s==%s\n" % (n, (installed.get(n) or {}).get("version", "?")) for n in sorted(names))
 
 
-def _base_values(params, python):
+def _base_values(params, python, runas):
     """The site's values of the registration lists, else OMERO.web's defaults."""
     given = params.get("base_config") or {}
     base = {}
     missing = [k for k in REGISTRATION_KEYS if k not in given and k != APPS]
     if missing:
-        defaults = omeroweb_defaults(python)
+        defaults = omeroweb_defaults(python, runas)
         base.update({k: defaults[k] for k in missing if k in defaults})
     base.update(given)
     return base
@@ -454,6 +497,7 @@ def decide(params, python):
         prefix = sys.prefix if python == sys.executable else os.path.dirname(os.path.dirname(python))
         state_file = os.path.join(prefix, STATE_FILE_NAME)
     work = {"plugins": plugins, "state_file": state_file, "config_file": params["config_file"]}
+    work["runas"] = verification_identity(params)
     work["state"] = read_state(state_file)
     work["installed"] = installed_distributions(python)
     work["plan"] = plan = plan_distributions(plugins, work["installed"], work["state"]["managed"])
@@ -468,7 +512,7 @@ def decide(params, python):
     work["stored_plugins"] = [{k: v for k, v in p.items() if k != "requirement"} for p in plugins]
     try:
         work["registration"] = registration(
-            work["stored_plugins"], base=_base_values(params, python), removed=work["state"]["plugins"]
+            work["stored_plugins"], base=_base_values(params, python, work["runas"]), removed=work["state"]["plugins"]
         )
     except PluginError as exc:
         raise ModuleFailure(str(exc)) from None
@@ -499,7 +543,7 @@ def apply(work, params, python):
     if work["state_changed"] or work["pip_work"]:
         state = {"managed": plan["managed"], "plugins": work["stored_plugins"]}
         _write_atomic(work["state_file"], json.dumps(state, indent=1) + "\n")
-    verified = verify_apps(python, plugins, work["text"]) if params.get("verify", True) else {}
+    verified = verify_apps(python, plugins, work["text"], work["runas"]) if params.get("verify", True) else {}
     # Written last: a plugin that does not load is never registered.
     if work["file_changed"]:
         _write_atomic(work["config_file"], work["text"])
@@ -524,7 +568,7 @@ def converge(params, check_mode=False, python=None):
     }
     if check_mode:
         if params.get("verify", True) and not work["pip_work"]:
-            result["verified"] = verify_apps(python, work["plugins"], work["text"])
+            result["verified"] = verify_apps(python, work["plugins"], work["text"], work["runas"])
         return result
     try:
         result["verified"] = apply(work, params, python)
@@ -544,6 +588,7 @@ def main():
             "install": {"type": "bool", "default": True},
             "pip_args": {"type": "list", "elements": "str", "default": []},
             "verify": {"type": "bool", "default": True},
+            "verify_user": {"type": "str"},
         },
         supports_check_mode=True,
     )
