@@ -15,13 +15,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
 OMERO_IMPORT_ERROR = None
 try:
-    import Glacier2  # noqa: F401 - loaded with omero, named for the error mapping
     import Ice
     import omero
     import omero.clients  # noqa: F401 - defines omero.client
@@ -99,8 +99,14 @@ def describe_exception(exc):
     details = []
     for attr in ("reason", "message", "serverExceptionClass", "host", "error"):
         value = getattr(exc, attr, None)
-        if value not in (None, "", 0):
-            details.append("%s=%s" % (attr, value) if attr in ("host", "error") else str(value))
+        if value in (None, "", 0):
+            continue
+        if attr == "error" and isinstance(value, int) and value > 0:
+            details.append("%s (errno %d)" % (os.strerror(value), value))
+        elif attr == "host":
+            details.append("host=%s" % value)
+        else:
+            details.append(str(value))
     if not details:
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         details = lines[-1:] if len(lines) > 1 else []

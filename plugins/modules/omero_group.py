@@ -26,7 +26,7 @@ description:
     C(Chmod2) request, as C(omero group perms) does) and their description; leaves
     other groups alone. Groups are never deleted.
 author:
-  - omero_docker.stack developers
+  - omero_docker.stack developers (!UNKNOWN)
 extends_documentation_fragment:
   - omero_docker.stack.omero_connection
 options:
@@ -56,8 +56,10 @@ options:
         type: str
 attributes:
   check_mode:
+    description: Reports what would be created or changed without changing the server.
     support: full
   diff_mode:
+    description: Shows each managed group's permission level and description before and after.
     support: full
 seealso:
   - module: omero_docker.stack.omero_user

@@ -32,7 +32,7 @@ description:
     node (O(scripts[].src)), inline text (O(scripts[].content)) and URLs pinned by
     checksum (O(scripts[].url)).
 author:
-  - omero_docker.stack developers
+  - omero_docker.stack developers (!UNKNOWN)
 extends_documentation_fragment:
   - omero_docker.stack.omero_connection
 options:
@@ -102,8 +102,10 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Reports what would be created or changed without changing the server.
     support: full
   diff_mode:
+    description: Lists the scripts that are replaced or removed (before) and added or replaced (after), with SHA-1.
     support: full
 """
 
@@ -321,6 +323,7 @@ def main():
                          error_kind="error")
     finally:
         session.close()
+
 
 if __name__ == "__main__":
     main()

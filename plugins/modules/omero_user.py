@@ -32,7 +32,7 @@ description:
     module tries to log in with it).
   - Users are never deleted. The built-in users C(root) and C(guest) are refused.
 author:
-  - omero_docker.stack developers
+  - omero_docker.stack developers (!UNKNOWN)
 extends_documentation_fragment:
   - omero_docker.stack.omero_connection
 options:
@@ -109,8 +109,10 @@ options:
     default: on_create
 attributes:
   check_mode:
+    description: Reports what would be created or changed without changing the server.
     support: full
   diff_mode:
+    description: Shows each managed user's profile, groups and privileges before and after (never passwords).
     support: full
 seealso:
   - module: omero_docker.stack.omero_group

@@ -53,6 +53,8 @@ class FakeOmeroServer:
         self.writes = []  # (method, detail) of every call that changes state
         self.logins = []  # (user, password ok?)
         self.clients = []  # every autospecced omero.client instance made
+        self._sf = None
+        self._services = {}
         for name, perms in (("system", "rw----"), ("user", "rwr---"), ("guest", "rw----")):
             self._add_group(name, perms)
         self._add_user("root", ["system", "user"], "system")
@@ -215,10 +217,19 @@ class FakeOmeroServer:
         return client
 
     def _new_service_factory(self, username):
-        sf = mock.create_autospec(omero.api.ServiceFactoryPrx, instance=True)
-        sf.getAdminService.return_value = self._admin_service()
-        sf.getScriptService.return_value = self._script_service()
-        return sf
+        # One autospecced ServiceFactory and services per fake server, made on first use
+        # (autospeccing omero-py's large proxy classes is what costs time in these tests).
+        if self._sf is None:
+            sf = mock.create_autospec(omero.api.ServiceFactoryPrx, instance=True)
+            sf.getAdminService.side_effect = lambda _ctx=None: self._cached("admin", self._admin_service)
+            sf.getScriptService.side_effect = lambda _ctx=None: self._cached("script", self._script_service)
+            self._sf = sf
+        return self._sf
+
+    def _cached(self, name, factory):
+        if name not in self._services:
+            self._services[name] = factory()
+        return self._services[name]
 
     # ------------------------------------------------------------ IAdmin
 

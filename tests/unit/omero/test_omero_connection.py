@@ -122,7 +122,8 @@ def test_unreachable_with_the_real_omero_py_client(run_module):
         run_module(omero_group, {"groups": [], "host": "127.0.0.1", "port": port, "connect_timeout": 5})
     result = failed.value.result
     assert result["error_kind"] == "unreachable"
-    assert "cannot reach OMERO.server at 127.0.0.1:%d (ConnectionRefusedException" % port in result["msg"]
+    expected = "cannot reach OMERO.server at 127.0.0.1:%d (ConnectionRefusedException: Connection refused (errno 111))"
+    assert expected % port in result["msg"]
 
 
 def test_server_that_hangs_up_is_unreachable_with_the_real_client(run_module):
