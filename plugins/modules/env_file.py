@@ -78,12 +78,51 @@ path:
   type: str
 """
 
+# ruff: noqa: E402
 import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible_collections.omero_docker.stack.plugins.module_utils import env_file as ef
+
+
+def _check_keys(module, path, env, secret_env):
+    for key in list(env) + list(secret_env):
+        problem = ef.key_problem(key)
+        if problem:
+            module.fail_json(msg="env_file %s: %s" % (path, problem))
+    both = sorted(set(env) & set(secret_env))
+    if both:
+        module.fail_json(msg="env_file %s: keys in both env and secret_env: %s" % (path, ", ".join(both)))
+
+
+def _read(module, path):
+    if not os.path.exists(path):
+        return None
+    if not os.path.isfile(path):
+        module.fail_json(msg="env_file %s exists and is not a regular file" % path)
+    with open(path, "rb") as handle:
+        return to_text(handle.read(), errors="surrogate_or_strict")
+
+
+def _write(module, path, content):
+    """Write to a temporary file in the same directory, then rename it over ``path``."""
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        module.fail_json(msg="env_file %s: directory %s does not exist" % (path, directory))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(to_bytes(content))
+            handle.flush()
+            os.fsync(handle.fileno())
+        module.atomic_move(tmp, path, unsafe_writes=False)
+    except Exception as exc:  # noqa: BLE001 - clean the temporary file on any failure
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        module.fail_json(msg="env_file %s: cannot write: %s" % (path, to_native(exc)))
 
 
 def main():
@@ -102,61 +141,29 @@ def main():
     secret_env = module.params["secret_env"] or {}
     if module.params["mode"] is None:
         module.params["mode"] = "0600"
-
-    for key in list(env) + list(secret_env):
-        problem = ef.key_problem(key)
-        if problem:
-            module.fail_json(msg="env_file %s: %s" % (path, problem))
-    both = sorted(set(env) & set(secret_env))
-    if both:
-        module.fail_json(msg="env_file %s: keys in both env and secret_env: %s" % (path, ", ".join(both)))
+    _check_keys(module, path, env, secret_env)
 
     wanted = dict((k, ef.to_text(v)) for k, v in env.items())
     wanted.update((k, ef.to_text(v)) for k, v in secret_env.items())
     content = ef.render(wanted, module.params["header"])
-    secret_keys = set(secret_env)
-
-    before_text = None
-    if os.path.exists(path):
-        if not os.path.isfile(path):
-            module.fail_json(msg="env_file %s exists and is not a regular file" % path)
-        with open(path, "rb") as handle:
-            before_text = to_text(handle.read(), errors="surrogate_or_strict")
+    before_text = _read(module, path)
     before = ef.parse(before_text) if before_text is not None else {}
     content_changed = before_text != content
-    changed_keys = ef.changed_keys(before, wanted) if content_changed else []
-    result = dict(changed=False, path=path, changed_keys=changed_keys)
+    result = dict(changed=content_changed, path=path,
+                  changed_keys=ef.changed_keys(before, wanted) if content_changed else [])
 
     if module._diff and content_changed:
-        b, a = ef.masked_render_pair(before, wanted, secret_keys, module.params["header"])
+        b, a = ef.masked_render_pair(before, wanted, set(secret_env), module.params["header"])
         result["diff"] = {
             "before_header": path if before_text is not None else "%s (absent)" % path,
             "after_header": path,
             "before": b if before_text is not None else "",
             "after": a,
         }
-
-    if content_changed:
-        result["changed"] = True
-        if not module.check_mode:
-            directory = os.path.dirname(path) or "."
-            if not os.path.isdir(directory):
-                module.fail_json(msg="env_file %s: directory %s does not exist" % (path, directory))
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
-            try:
-                os.fchmod(fd, 0o600)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(to_bytes(content))
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                module.atomic_move(tmp, path, unsafe_writes=False)
-            except Exception as exc:  # noqa: BLE001 - clean the temporary file on any failure
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                module.fail_json(msg="env_file %s: cannot write: %s" % (path, to_native(exc)))
-
-    file_args = module.load_file_common_arguments(module.params)
+    if content_changed and not module.check_mode:
+        _write(module, path, content)
     if os.path.exists(path):
+        file_args = module.load_file_common_arguments(module.params)
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
     module.exit_json(**result)
 

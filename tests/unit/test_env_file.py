@@ -1,5 +1,7 @@
 """Env-file quoting, parsing, masking and the env_file module."""
 
+# ruff: noqa: S104, S105 - test data: fake secrets and the documented public bind address
+
 from __future__ import annotations
 
 import json
@@ -11,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from ansible_collections.omero_docker.stack.plugins.module_utils import env_file as ef
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

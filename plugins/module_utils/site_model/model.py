@@ -40,7 +40,7 @@ SITE_DEFAULTS = {
     "omero_site_base_dir": "/srv/omero",
     "omero_site_timezone": "UTC",
     "omero_site_registry_mirror": "",
-    "omero_site_bind_address": "0.0.0.0",
+    "omero_site_bind_address": "0.0.0.0",  # noqa: S104 - OMERO.web and OMERO.server are public by design
     "omero_site_local_bind_address": "127.0.0.1",
     "omero_site_paths": {},
     "omero_site_generate_secrets": False,
@@ -161,7 +161,7 @@ def _timezone_problem(tz):
     if not isinstance(tz, str) or not _TZ_RE.match(tz):
         return "not a time zone name"
     try:
-        import zoneinfo  # Python >= 3.9 (the controller)
+        import zoneinfo  # noqa: PLC0415 - Python >= 3.9 only; module_utils must import on 3.8
     except ImportError:  # pragma: no cover
         return None
     try:
@@ -183,6 +183,13 @@ def _site_settings(site, errors):
             continue
         if value is not None:
             settings[key] = value
+    _check_site_identity(settings, errors)
+    _check_site_values(settings, errors)
+    _check_variable_types(site, errors)
+    return settings
+
+
+def _check_site_identity(settings, errors):
     name = settings["omero_site_name"]
     if not isinstance(name, str) or not _SITE_NAME_RE.match(name):
         _err(errors, "omero_site_name", "'%s' is not a valid compose project name: lower case letters, digits, "
@@ -191,6 +198,9 @@ def _site_settings(site, errors):
     if not _is_abs_norm(base):
         _err(errors, "omero_site_base_dir", "'%s' must be an absolute, normalised path other than / "
                                             "(e.g. /srv/omero)" % (base,))
+
+
+def _check_site_values(settings, errors):
     problem = _timezone_problem(settings["omero_site_timezone"])
     if problem:
         _err(errors, "omero_site_timezone", "'%s': %s; use an IANA name like UTC or Europe/Paris"
@@ -204,6 +214,10 @@ def _site_settings(site, errors):
     settings["omero_site_registry_mirror"] = str(mirror).rstrip("/") if mirror else ""
     _check_bind(errors, "omero_site_bind_address", settings["omero_site_bind_address"])
     _check_bind(errors, "omero_site_local_bind_address", settings["omero_site_local_bind_address"])
+    _check_site_scalars(settings, errors)
+
+
+def _check_site_scalars(settings, errors):
     for key in ("omero_site_db_name", "omero_site_db_user", "omero_site_plugin_db_name", "omero_site_plugin_db_user"):
         if not isinstance(settings[key], str) or not re.match(r"^[a-z_][a-z0-9_]{0,62}$", settings[key]):
             _err(errors, key, "'%s' is not a PostgreSQL identifier (lower case, [a-z0-9_])" % (settings[key],))
@@ -216,6 +230,9 @@ def _site_settings(site, errors):
         _err(errors, "omero_site_log_max_size", "must be a size like 10m")
     if _as_int(settings["omero_site_log_max_files"]) is None or _as_int(settings["omero_site_log_max_files"]) < 1:
         _err(errors, "omero_site_log_max_files", "must be a positive integer")
+
+
+def _check_variable_types(site, errors):
     for var in DICT_VARIABLES:
         value = site.get(var)
         if value is not None and not isinstance(value, dict):
@@ -224,126 +241,148 @@ def _site_settings(site, errors):
         value = site.get(var)
         if value is not None and not isinstance(value, list):
             _err(errors, var, "must be a list, got %s" % type(value).__name__)
-    return settings
 
 
-def _services(catalog, overrides, settings, errors):
+def _override_enabled(svc, value, var, errors):
+    if not isinstance(value, bool):
+        _err(errors, var, "must be true or false, got '%s'" % (value,))
+    else:
+        svc["enabled"] = value
+
+
+def _override_image(svc, image, var, errors):
+    if isinstance(image, str):
+        parsed = parse_image(image)
+        if parsed is None:
+            _err(errors, var, "'%s' is not a valid pinned image reference (registry/name:tag)" % image)
+        else:
+            svc["image"] = parsed
+        return
+    merged = dict(svc["image"])
+    if isinstance(image, dict):
+        merged.update(image)
+    problem = image_problem(merged)
+    if problem:
+        _err(errors, var, problem)
+    else:
+        svc["image"] = merged
+
+
+def _override_id(key):
+    def apply(svc, value, var, errors):
+        number = _as_int(value)
+        if number is None or number < 0 or number > 2 ** 31:
+            _err(errors, var, "must be a numeric id, got '%s'" % (value,))
+        else:
+            svc[key] = number
+    return apply
+
+
+def _override_restart(svc, value, var, errors):
+    if value not in RESTART_POLICIES:
+        _err(errors, var, "must be one of %s" % ", ".join(RESTART_POLICIES))
+    else:
+        svc["restart"] = value
+
+
+def _override_resources(svc, res, var, errors):
+    if not isinstance(res, dict) or set(res) - {"memory", "cpus"}:
+        _err(errors, var, "takes {memory: '2g', cpus: 1.5}")
+        return
+    merged = dict(svc.get("resources") or {})
+    merged.update(res)
+    svc["resources"] = merged
+
+
+def _override_env(svc, env, var, errors):
+    if not isinstance(env, dict):
+        _err(errors, var, "must be a dictionary of environment variables")
+        return
+    for key in env:
+        problem = key_problem(key)
+        if problem:
+            _err(errors, "%s.%s" % (var, key), problem)
+        elif key in (svc.get("secret_env") or {}) or key.startswith(omero_config.CONFIG_ENV_PREFIX):
+            _err(errors, "%s.%s" % (var, key), "is set by the collection or carries OMERO configuration: use "
+                                               "omero_server_config / omero_web_config or omero_secrets")
+    svc["env"] = dict(svc.get("env") or {}, **env)
+
+
+def _override_docker_socket(svc, value, var, errors):
+    if svc.get("name") != "omeroweb":
+        _err(errors, var, "only omeroweb takes this setting")
+    elif not isinstance(value, bool):
+        _err(errors, var, "must be true or false")
+    else:
+        svc["docker_socket"] = value
+
+
+def _override_port(port, pover, pvar, errors):
+    if not isinstance(pover, dict) or set(pover) - set(PORT_OVERRIDE_KEYS):
+        _err(errors, pvar, "takes {host: PORT, bind: ADDRESS, publish: true|false}")
+        return
+    if "host" in pover:
+        value = _as_int(pover["host"])
+        if value is None or not 1 <= value <= 65535:
+            _err(errors, pvar + ".host", "'%s' is not a port number (1-65535)" % (pover["host"],))
+        else:
+            port["host"] = value
+            port["overridden"] = True
+    if "bind" in pover and _check_bind(errors, pvar + ".bind", pover["bind"]):
+        port["bind"] = pover["bind"]
+    if "publish" in pover:
+        if not isinstance(pover["publish"], bool):
+            _err(errors, pvar + ".publish", "must be true or false")
+        else:
+            port["publish"] = pover["publish"]
+
+
+def _override_ports(svc, ports, var, errors):
+    known = svc.get("ports") or {}
+    if not isinstance(ports, dict):
+        _err(errors, var, "must be a dictionary of port names (%s)" % ", ".join(sorted(known)))
+        return
+    for pname in sorted(ports, key=str):
+        pvar = "%s.%s" % (var, pname)
+        if pname not in known:
+            _err(errors, pvar, "unknown port; %s has: %s" % (svc["name"], ", ".join(sorted(known)) or "no ports"))
+        else:
+            _override_port(known[pname], ports[pname], pvar, errors)
+
+
+_OVERRIDES = {
+    "enabled": _override_enabled,
+    "image": _override_image,
+    "uid": _override_id("uid"),
+    "gid": _override_id("gid"),
+    "restart": _override_restart,
+    "resources": _override_resources,
+    "env": _override_env,
+    "docker_socket": _override_docker_socket,
+    "ports": _override_ports,
+}
+
+
+def _services(catalog, overrides, errors):
     """Merge omero_services overrides into the catalog; return {name: service}."""
     services = copy.deepcopy(catalog["services"])
+    for name, svc in services.items():
+        svc["name"] = name
     overrides = overrides if isinstance(overrides, dict) else {}
     for name in sorted(overrides, key=str):
         var = "omero_services.%s" % name
+        over = overrides[name]
         if name not in services:
             _err(errors, var, "unknown service '%s'; the catalog has: %s" % (name, ", ".join(sorted(services))))
-            continue
-        over = overrides[name]
-        if over is None:
-            continue
-        if not isinstance(over, dict):
+        elif over is not None and not isinstance(over, dict):
             _err(errors, var, "must be a dictionary (e.g. {enabled: false})")
-            continue
-        svc = services[name]
-        for key in sorted(over):
-            if key not in SERVICE_OVERRIDE_KEYS:
-                _err(errors, "%s.%s" % (var, key), "unknown setting; a service takes: %s"
-                     % ", ".join(SERVICE_OVERRIDE_KEYS))
-        if "enabled" in over:
-            if not isinstance(over["enabled"], bool):
-                _err(errors, var + ".enabled", "must be true or false, got '%s'" % (over["enabled"],))
-            else:
-                svc["enabled"] = over["enabled"]
-        if "image" in over:
-            image = over["image"]
-            if isinstance(image, str):
-                parsed = parse_image(image)
-                if parsed is None:
-                    _err(errors, var + ".image", "'%s' is not a valid pinned image reference "
-                                                 "(registry/name:tag)" % image)
+        else:
+            for key in sorted(over or {}):
+                if key not in _OVERRIDES:
+                    _err(errors, "%s.%s" % (var, key), "unknown setting; a service takes: %s"
+                         % ", ".join(SERVICE_OVERRIDE_KEYS))
                 else:
-                    svc["image"] = parsed
-            else:
-                merged = dict(svc["image"])
-                if isinstance(image, dict):
-                    merged.update(image)
-                problem = image_problem(merged)
-                if problem:
-                    _err(errors, var + ".image", problem)
-                else:
-                    svc["image"] = merged
-        if "uid" in over or "gid" in over:
-            for key in ("uid", "gid"):
-                if key in over:
-                    value = _as_int(over[key])
-                    if value is None or value < 0 or value > 2 ** 31:
-                        _err(errors, "%s.%s" % (var, key), "must be a numeric id, got '%s'" % (over[key],))
-                    else:
-                        svc[key] = value
-        if "restart" in over:
-            if over["restart"] not in RESTART_POLICIES:
-                _err(errors, var + ".restart", "must be one of %s" % ", ".join(RESTART_POLICIES))
-            else:
-                svc["restart"] = over["restart"]
-        if "resources" in over:
-            res = over["resources"]
-            if not isinstance(res, dict) or set(res) - {"memory", "cpus"}:
-                _err(errors, var + ".resources", "takes {memory: '2g', cpus: 1.5}")
-            else:
-                merged = dict(svc.get("resources") or {})
-                merged.update(res)
-                svc["resources"] = merged
-        if "env" in over:
-            env = over["env"]
-            if not isinstance(env, dict):
-                _err(errors, var + ".env", "must be a dictionary of environment variables")
-            else:
-                for key in env:
-                    problem = key_problem(key)
-                    if problem:
-                        _err(errors, "%s.env.%s" % (var, key), problem)
-                    elif key in (svc.get("secret_env") or {}) or key.startswith(omero_config.CONFIG_ENV_PREFIX):
-                        _err(errors, "%s.env.%s" % (var, key),
-                             "is set by the collection or carries OMERO configuration: use "
-                             "omero_server_config / omero_web_config or omero_secrets")
-                svc.setdefault("env", {})
-                svc["env"] = dict(svc["env"], **env)
-        if "docker_socket" in over:
-            if name != "omeroweb":
-                _err(errors, var + ".docker_socket", "only omeroweb takes this setting")
-            elif not isinstance(over["docker_socket"], bool):
-                _err(errors, var + ".docker_socket", "must be true or false")
-            else:
-                svc["docker_socket"] = over["docker_socket"]
-        if "ports" in over:
-            ports = over["ports"]
-            if not isinstance(ports, dict):
-                _err(errors, var + ".ports", "must be a dictionary of port names (%s)"
-                     % ", ".join(sorted(svc.get("ports") or {})))
-            else:
-                for pname in sorted(ports, key=str):
-                    pvar = "%s.ports.%s" % (var, pname)
-                    if pname not in (svc.get("ports") or {}):
-                        _err(errors, pvar, "unknown port; %s has: %s"
-                             % (name, ", ".join(sorted(svc.get("ports") or {})) or "no ports"))
-                        continue
-                    pover = ports[pname]
-                    if not isinstance(pover, dict) or set(pover) - set(PORT_OVERRIDE_KEYS):
-                        _err(errors, pvar, "takes {host: PORT, bind: ADDRESS, publish: true|false}")
-                        continue
-                    port = svc["ports"][pname]
-                    if "host" in pover:
-                        value = _as_int(pover["host"])
-                        if value is None or not 1 <= value <= 65535:
-                            _err(errors, pvar + ".host", "'%s' is not a port number (1-65535)" % (pover["host"],))
-                        else:
-                            port["host"] = value
-                            port["overridden"] = True
-                    if "bind" in pover and _check_bind(errors, pvar + ".bind", pover["bind"]):
-                        port["bind"] = pover["bind"]
-                    if "publish" in pover:
-                        if not isinstance(pover["publish"], bool):
-                            _err(errors, pvar + ".publish", "must be true or false")
-                        else:
-                            port["publish"] = pover["publish"]
+                    _OVERRIDES[key](services[name], over[key], "%s.%s" % (var, key), errors)
     for svc in services.values():
         svc.setdefault("restart", "unless-stopped")
         for key in ("ports", "env", "secret_env", "secret_files", "config_files", "resources", "extra"):
@@ -391,9 +430,12 @@ def _ports(services, settings, errors):
         for port in published:
             var = "omero_services.%s.ports.%s.host" % (name, port["name"])
             for (other_bind, other_port), (other_var, other_overridden) in taken.items():
-                wildcard = "0.0.0.0" in (other_bind, port["bind"]) or "::" in (other_bind, port["bind"])
+                binds = (other_bind, port["bind"])
+                wildcard = "0.0.0.0" in binds or "::" in binds  # noqa: S104 - comparing, not binding
                 if other_port == port["host"] and (wildcard or other_bind == port["bind"]):
-                    blamed, other = (other_var, var) if other_overridden and not port["overridden"] else (var, other_var)
+                    blamed, other = (var, other_var)
+                    if other_overridden and not port["overridden"]:
+                        blamed, other = other_var, var
                     _err(errors, blamed, "host port %d is published twice (%s and %s): give one of them "
                                          "another port" % (port["host"], blamed, other))
             taken[(port["bind"], port["host"])] = (var, port["overridden"])
@@ -441,13 +483,27 @@ def _paths(catalog, services, settings, errors):
     return paths, directories, used
 
 
+def _check_plugin_parts(item, var, errors):
+    for key in ("top_link", "center_plugin", "right_plugin"):
+        link = item.get(key)
+        if link is not None and (not isinstance(link, dict) or not link.get("label") or not link.get("url")):
+            _err(errors, "%s.%s" % (var, key), "takes {label: TEXT, url: URL}")
+    for key in ("open_with", "settings"):
+        if item.get(key) is not None and not isinstance(item[key], dict):
+            _err(errors, "%s.%s" % (var, key), "must be a dictionary")
+    settings = item.get("settings") if isinstance(item.get("settings"), dict) else {}
+    for prop in settings:
+        problem = omero_config.property_name_problem(prop)
+        if problem:
+            _err(errors, "%s.settings['%s']" % (var, prop), "invalid OMERO property name: %s" % problem)
+
+
 def _plugins(plugins, web_ops, errors):
+    """Loose validation of omero_web_plugins (registration is the web plugins role's job)."""
     result = []
-    apps = {}
+    apps = dict((json.loads(text), "omero_web_config['omero.web.apps']")
+                for _, prop, text in web_ops if prop == "omero.web.apps")
     names = set()
-    for _, prop, text in web_ops:
-        if prop == "omero.web.apps":
-            apps[json.loads(text)] = "omero_web_config['omero.web.apps']"
     for i, item in enumerate(plugins or []):
         var = "omero_web_plugins[%d]" % i
         if not isinstance(item, dict):
@@ -458,27 +514,15 @@ def _plugins(plugins, web_ops, errors):
             _err(errors, var + ".name", "is required (the plugin's name, e.g. omero-figure)")
         elif name in names:
             _err(errors, var + ".name", "plugin '%s' is listed twice" % name)
-        else:
-            names.add(name)
-        if not isinstance(app, str) or not _APP_RE.match(app or ""):
+        names.add(name if isinstance(name, str) else "")
+        if not isinstance(app, str) or not _APP_RE.match(app):
             _err(errors, var + ".app", "is required: the Django app to add to omero.web.apps (e.g. omero_figure)")
         elif app in apps:
             _err(errors, var + ".app", "web app '%s' is already registered by %s: list each app once"
                  % (app, apps[app]))
         else:
             apps[app] = var
-        for key in ("top_link", "center_plugin", "right_plugin"):
-            if key in item and item[key] is not None:
-                link = item[key]
-                if not isinstance(link, dict) or not link.get("label") or not link.get("url"):
-                    _err(errors, "%s.%s" % (var, key), "takes {label: TEXT, url: URL}")
-        for key in ("open_with", "settings"):
-            if key in item and item[key] is not None and not isinstance(item[key], dict):
-                _err(errors, "%s.%s" % (var, key), "must be a dictionary")
-        for prop in (item.get("settings") or {}) if isinstance(item.get("settings"), dict) else ():
-            problem = omero_config.property_name_problem(prop)
-            if problem:
-                _err(errors, "%s.settings['%s']" % (var, prop), "invalid OMERO property name: %s" % problem)
+        _check_plugin_parts(item, var, errors)
         result.append(copy.deepcopy(item))
     return result
 
@@ -504,7 +548,7 @@ def _named_list(items, var, errors, required=("name",)):
 def required_secrets(catalog, services):
     """Secret names the enabled services need."""
     needed = set()
-    for name, svc in services.items():
+    for svc in services.values():
         if not svc["enabled"]:
             continue
         needed.update(svc["secret_env"].values())
@@ -529,15 +573,300 @@ def enabled_services(site, catalog=None):
     """Names of the services the site enables (tolerant of other mistakes)."""
     catalog = catalog or load_catalog()
     errors = []
-    services = _services(catalog, site.get("omero_services"), dict(SITE_DEFAULTS), errors)
+    services = _services(catalog, site.get("omero_services"), errors)
     return sorted(n for n, s in services.items() if s["enabled"])
 
 
 def secrets_needed(site, catalog=None):
     """Secret names the site needs (tolerant of other mistakes), for the action plugin."""
     catalog = catalog or load_catalog()
-    services = _services(catalog, site.get("omero_services"), dict(SITE_DEFAULTS), [])
+    services = _services(catalog, site.get("omero_services"), [])
     return sorted(required_secrets(catalog, services))
+
+
+def _validate_secrets(site, secret_values, catalog, services, errors):
+    """Required secrets present and every given one strong. Returns (values, given, needed)."""
+    given = site.get("omero_secrets") if isinstance(site.get("omero_secrets"), dict) else {}
+    given = dict((k, v) for k, v in given.items() if v is not None)
+    values = dict(given)
+    values.update((k, v) for k, v in (secret_values or {}).items() if v is not None)
+    for sname in sorted(values, key=str):
+        problem = secretlib.name_problem(sname) or secretlib.value_problem(values[sname])
+        if problem:
+            _err(errors, "omero_secrets.%s" % sname, problem)
+    needed = required_secrets(catalog, services)
+    enabled = [n for n, svc in services.items() if svc["enabled"]]
+    for sname in sorted(needed - set(values)):
+        users = sorted(n for n in enabled if sname in services[n]["secret_env"].values()
+                       or sname in services[n]["secret_files"].values())
+        users = users or sorted((catalog["secrets"].get(sname) or {}).get("required_by", []))
+        _err(errors, "omero_secrets.%s" % sname,
+             "is required by %s (%s): set it in the inventory vault, or set "
+             "omero_site_generate_secrets: true to generate it on the controller"
+             % (", ".join(users), catalog["secrets"][sname]["description"]))
+    return values, given, needed
+
+
+def _server_rule(prop):
+    if prop.startswith("omero.web."):
+        return "OMERO.web properties belong in omero_web_config"
+    return None
+
+
+def _web_rule(prop):
+    if not prop.startswith("omero.web."):
+        return "omero_web_config takes omero.web.* properties; server properties go in omero_server_config"
+    return None
+
+
+def _validate_omero(site, errors):
+    """OMERO configuration, web plugins, scripts, groups and users."""
+    server_ops = omero_config.normalize(site.get("omero_server_config"), "omero_server_config", errors,
+                                        SERVER_MANAGED, _server_rule)
+    web_ops = omero_config.normalize(site.get("omero_web_config"), "omero_web_config", errors,
+                                     WEB_MANAGED, _web_rule)
+    plugins = _plugins(site.get("omero_web_plugins"), web_ops, errors)
+    scripts = _named_list(site.get("omero_scripts"), "omero_scripts", errors, required=("name",))
+    for i, item in enumerate(scripts):
+        if isinstance(item, dict) and not any(item.get(k) for k in ("src", "url", "git", "pip")):
+            _err(errors, "omero_scripts[%d]" % i, "needs one of src, url, git or pip to say where the script "
+                                                  "comes from")
+    groups = _named_list(site.get("omero_groups"), "omero_groups", errors)
+    users = _named_list(site.get("omero_users"), "omero_users", errors)
+    group_names = set(g.get("name") for g in groups if isinstance(g, dict))
+    for i, user in enumerate(users):
+        unknown = [g for g in ((user.get("groups") or []) if isinstance(user, dict) else []) if g not in group_names]
+        for group in unknown:
+            _err(errors, "omero_users[%d].groups" % i, "group '%s' is not in omero_groups" % group)
+    return {"server_ops": server_ops, "web_ops": web_ops, "plugins": plugins, "scripts": scripts,
+            "groups": groups, "users": users}
+
+
+def _omero_ops(settings, enabled, server_ops, web_ops):
+    """The collection's own OMERO properties first, then the site's."""
+    site_name = settings["omero_site_name"]
+    server = [
+        ("set", "omero.db.host", "database"),
+        ("set", "omero.db.name", settings["omero_site_db_name"]),
+        ("set", "omero.db.user", settings["omero_site_db_user"]),
+        ("set", "omero.data.dir", "/OMERO"),
+    ]
+    web = [("set", "omero.web.server_list", json.dumps([["omeroserver", 4064, site_name]], separators=(",", ":")))]
+    user_web_props = set(p for _, p, _ in web_ops)
+    if "redis" in enabled and "omero.web.caches" not in user_web_props:
+        web.append(("set", "omero.web.caches", json.dumps(
+            {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://redis:6379/0"}},
+            sort_keys=True, separators=(",", ":"))))
+    if "redis" in enabled and "omero.web.session_engine" not in user_web_props:
+        web.append(("set", "omero.web.session_engine", "django.contrib.sessions.backends.cache"))
+    return server + server_ops, web + web_ops
+
+
+def _bind(source, target, read_only=True, **extra):
+    bind = {"create_host_path": False}
+    bind.update(extra)
+    return {"type": "bind", "source": source, "target": target, "read_only": read_only, "bind": bind}
+
+
+CADVISOR_MOUNTS = (("/", "/rootfs"), ("/var/run", "/var/run"), ("/sys", "/sys"),
+                   ("/var/lib/docker", "/var/lib/docker"), ("/dev/disk", "/dev/disk"))
+
+
+class _Renderer(object):
+    """Derives the files, env files, secrets and compose definition of each enabled service."""
+
+    def __init__(self, catalog, settings, services, *, paths, used_paths, secrets, omero_files):
+        self.catalog = catalog
+        self.settings = settings
+        self.services = services
+        self.paths = paths
+        self.used_paths = used_paths
+        self.values, self.given, self.generated = secrets
+        self.omero_files = omero_files
+        self.enabled = sorted(n for n, s in services.items() if s["enabled"])
+        self.site_name = settings["omero_site_name"]
+        self.context = {
+            "omero_db_name": settings["omero_site_db_name"],
+            "omero_db_user": settings["omero_site_db_user"],
+            "plugin_db_name": settings["omero_site_plugin_db_name"],
+            "plugin_db_user": settings["omero_site_plugin_db_user"],
+            "site_name": self.site_name,
+        }
+        self.files, self.env_files, self.secret_files, self.directories = [], [], [], []
+        self.compose_services, self.compose_secrets, self.hashes = {}, {}, {}
+        self.secret_refs = {}
+
+    def secret_ref(self, sname):
+        if sname not in self.secret_refs:
+            self.secret_refs[sname] = {
+                "variable": "omero_secrets.%s" % sname,
+                "source": "generated" if (sname in self.generated and sname not in self.given) else "inventory",
+                "consumers": [],
+                "description": (self.catalog["secrets"].get(sname) or {}).get("description", "site secret"),
+            }
+        return self.secret_refs[sname]
+
+    def mounts(self, name, svc):
+        mounts = [_bind(self.paths[v["path"]], v["target"], bool(v.get("read_only", False))) for v in svc["volumes"]]
+        if svc.get("docker_socket"):
+            mounts.append(_bind("/var/run/docker.sock", "/var/run/docker.sock", name != "portainer"))
+        if svc.get("host_root"):
+            mounts.append(_bind("/", "/host", True, propagation="rslave"))
+        if svc.get("cadvisor_mounts"):
+            mounts.extend(_bind(src, dst) for src, dst in CADVISOR_MOUNTS)
+        if svc.get("data_paths_read_only"):
+            mounts.extend(_bind(self.paths[key], "/data/" + key) for key in self.used_paths
+                          if self.catalog["paths"][key].get("service"))
+        return mounts
+
+    def config_files(self, name, svc, mounts, inputs):
+        """OMERO and monitoring files, mounted read-only one by one."""
+        rendered = {}
+        if svc.get("omero_config"):
+            component = svc["omero_config"]
+            rendered[OMERO_FILE_NAME] = (self.omero_files[component],
+                                         "/opt/omero/%s/config/%s" % (component, OMERO_FILE_NAME))
+        for fname, content in monitoring.config_files(name, self.enabled, self.site_name).items():
+            rendered[fname] = (content, svc["config_files"][fname])
+        config_dir = posixpath.join(self.paths["config"], name)
+        for fname in sorted(rendered):
+            content, target = rendered[fname]
+            path = posixpath.join(config_dir, fname)
+            self.files.append({"path": path, "content": content, "owner": 0, "group": 0, "mode": "0644",
+                               "service": name, "kind": "omero" if fname.endswith(".omero") else "monitoring"})
+            mounts.append(_bind(path, target))
+            inputs["files"][target] = content
+        if rendered:
+            self.directories.append({"path": config_dir, "owner": 0, "group": 0, "mode": "0755",
+                                     "purpose": "config of " + name, "service": name})
+
+    def env_file(self, name, svc, inputs):
+        """One root-only env file per service: plain settings and secrets without *_FILE support."""
+        env = {"TZ": self.settings["omero_site_timezone"]}
+        env.update((key, _subst(value, self.context)) for key, value in svc["env"].items())
+        path = posixpath.join(self.paths["env"], name + ".env")
+        self.env_files.append({"path": path, "service": name, "env": env, "secret_env": dict(svc["secret_env"]),
+                               "owner": 0, "group": 0, "mode": "0600"})
+        inputs["env"] = env
+        for key, sname in svc["secret_env"].items():
+            inputs["secrets"]["env:" + key] = secretlib.digest(self.values[sname])
+            self.secret_ref(sname)["consumers"].append("%s (env %s)" % (name, key))
+        return path
+
+    def secrets_for(self, name, svc, inputs):
+        """Secret files per consumer, owned by the user the container runs as."""
+        refs = []
+        for target, sname in sorted(svc["secret_files"].items()):
+            spath = posixpath.join(self.paths["secrets"], name, target)
+            self.secret_files.append({"path": spath, "secret": sname, "service": name, "owner": svc["uid"],
+                                      "group": svc["gid"], "mode": "0600"})
+            key = "%s_%s" % (name.replace("-", "_"), target)
+            self.compose_secrets[key] = {"file": spath}
+            refs.append({"source": key, "target": target})
+            inputs["secrets"]["file:" + target] = secretlib.digest(self.values[sname])
+            self.secret_ref(sname)["consumers"].append("%s (/run/secrets/%s)" % (name, target))
+        if refs:
+            self.directories.append({"path": posixpath.join(self.paths["secrets"], name), "owner": 0, "group": 0,
+                                     "mode": "0700", "purpose": "secrets of " + name, "service": name})
+        return refs
+
+    def depends_on(self, svc):
+        deps = {}
+        for dep in svc["depends_on"] + svc["optional_deps"]:
+            if dep in self.enabled:
+                healthy = bool(self.services[dep].get("healthcheck"))
+                deps[dep] = {"condition": "service_healthy" if healthy else "service_started"}
+        return deps
+
+    def definition(self, svc, env_path, mounts, secret_refs):
+        settings = self.settings
+        definition = {
+            "image": image_reference(svc["image"], settings["omero_site_registry_mirror"], svc.get("build", False)),
+            "restart": svc["restart"],
+            "env_file": [env_path],
+            "networks": ["omero"],
+            "security_opt": ["no-new-privileges:true"],
+            "logging": {"driver": "json-file", "options": {"max-size": str(settings["omero_site_log_max_size"]),
+                                                           "max-file": str(settings["omero_site_log_max_files"])}},
+        }
+        optional = {
+            "pull_policy": "never" if svc.get("build") else None,
+            "privileged": True if svc.get("privileged") else None,
+            "devices": ["/dev/kmsg"] if svc.get("privileged") else None,
+            "ports": [{"target": p["container"], "published": str(p["host"]), "host_ip": p["bind"],
+                       "protocol": "tcp", "name": p["name"]} for p in svc["published_ports"]] or None,
+            "volumes": mounts or None,
+            "secrets": secret_refs or None,
+            "depends_on": self.depends_on(svc) or None,
+            "healthcheck": copy.deepcopy(svc.get("healthcheck")) or None,
+            "mem_limit": str(svc["resources"]["memory"]) if svc["resources"].get("memory") else None,
+            "cpus": float(svc["resources"]["cpus"]) if svc["resources"].get("cpus") else None,
+        }
+        definition.update((k, v) for k, v in optional.items() if v is not None)
+        definition.update((k, copy.deepcopy(v)) for k, v in svc["extra"].items())
+        return definition
+
+    def render(self, name):
+        svc = self.services[name]
+        inputs = {"files": {}, "secrets": {}}
+        mounts = self.mounts(name, svc)
+        self.config_files(name, svc, mounts, inputs)
+        env_path = self.env_file(name, svc, inputs)
+        secret_refs = self.secrets_for(name, svc, inputs)
+        definition = self.definition(svc, env_path, mounts, secret_refs)
+        inputs["definition"] = definition
+        digest = _canonical_hash(inputs)
+        self.hashes[name] = digest
+        definition["labels"] = {
+            LABEL_PREFIX + ".site": self.site_name,
+            LABEL_PREFIX + ".service": name,
+            HASH_LABEL: digest,
+        }
+        self.compose_services[name] = definition
+
+    def compose(self):
+        compose = {
+            "name": self.site_name,
+            "services": self.compose_services,
+            "networks": {"omero": {"name": "%s_omero" % self.site_name}},
+        }
+        if self.compose_secrets:
+            compose["secrets"] = self.compose_secrets
+        return compose
+
+    def summary(self):
+        mirror = self.settings["omero_site_registry_mirror"]
+        return dict((name, {
+            "enabled": svc["enabled"],
+            "description": svc.get("description", ""),
+            "image": image_reference(svc["image"], mirror, svc.get("build", False)),
+            "build": bool(svc.get("build", False)),
+            "uid": svc["uid"],
+            "gid": svc["gid"],
+            "ports": svc["published_ports"],
+            "depends_on": list(svc["depends_on"]),
+            "env_file": posixpath.join(self.paths["env"], name + ".env") if svc["enabled"] else "",
+            "inputs_hash": self.hashes.get(name, ""),
+        }) for name, svc in sorted(self.services.items()))
+
+    def stale_paths(self):
+        """Files this collection rendered for services that are now disabled (never data)."""
+        stale = []
+        for name in sorted(n for n, s in self.services.items() if not s["enabled"]):
+            stale.extend([posixpath.join(self.paths["env"], name + ".env"),
+                          posixpath.join(self.paths["secrets"], name),
+                          posixpath.join(self.paths["config"], name)])
+        return stale
+
+
+def _unique_paths(directories):
+    seen = set()
+    unique = []
+    for d in directories:
+        if d["path"] not in seen:
+            seen.add(d["path"])
+            unique.append(d)
+    return unique
 
 
 def build_site_model(site, secret_values=None, catalog=None, generated=()):
@@ -550,284 +879,36 @@ def build_site_model(site, secret_values=None, catalog=None, generated=()):
     errors = []
     site = dict(site or {})
     settings = _site_settings(site, errors)
-    services = _services(catalog, site.get("omero_services"), settings, errors)
+    services = _services(catalog, site.get("omero_services"), errors)
     _check_dependencies(services, errors)
     _ports(services, settings, errors)
     paths, directories, used_paths = _paths(catalog, services, settings, errors)
-    enabled = sorted(n for n, s in services.items() if s["enabled"])
-
-    # Secrets: required ones present and strong; all given ones strong.
-    secret_values = dict(secret_values or {})
-    given = site.get("omero_secrets") if isinstance(site.get("omero_secrets"), dict) else {}
-    given = dict((k, v) for k, v in given.items() if v is not None)
-    secret_values = dict((k, v) for k, v in secret_values.items() if v is not None)
-    for sname in sorted(set(given) | set(secret_values), key=str):
-        var = "omero_secrets.%s" % sname
-        problem = secretlib.name_problem(sname)
-        if problem:
-            _err(errors, var, problem)
-            continue
-        value = secret_values.get(sname, given.get(sname))
-        problem = secretlib.value_problem(value)
-        if problem:
-            _err(errors, var, problem)
-    needed = required_secrets(catalog, services)
-    for sname in sorted(needed):
-        if sname not in secret_values and sname not in given:
-            users = sorted(n for n in enabled if sname in services[n]["secret_env"].values()
-                           or sname in services[n]["secret_files"].values()) or sorted(
-                (catalog["secrets"].get(sname) or {}).get("required_by", []))
-            _err(errors, "omero_secrets.%s" % sname,
-                 "is required by %s (%s): set it in the inventory vault, or set "
-                 "omero_site_generate_secrets: true to generate it on the controller"
-                 % (", ".join(users), catalog["secrets"][sname]["description"]))
-
-    # OMERO configuration.
-    def server_rule(prop):
-        if prop.startswith("omero.web."):
-            return "OMERO.web properties belong in omero_web_config"
-        return None
-
-    def web_rule(prop):
-        if not prop.startswith("omero.web."):
-            return "omero_web_config takes omero.web.* properties; server properties go in omero_server_config"
-        return None
-
-    server_ops = omero_config.normalize(site.get("omero_server_config"), "omero_server_config", errors,
-                                        SERVER_MANAGED, server_rule)
-    web_ops = omero_config.normalize(site.get("omero_web_config"), "omero_web_config", errors,
-                                     WEB_MANAGED, web_rule)
-    plugins = _plugins(site.get("omero_web_plugins"), web_ops, errors)
-    scripts = _named_list(site.get("omero_scripts"), "omero_scripts", errors, required=("name",))
-    for i, item in enumerate(scripts):
-        if isinstance(item, dict) and not any(item.get(k) for k in ("src", "url", "git", "pip")):
-            _err(errors, "omero_scripts[%d]" % i, "needs one of src, url, git or pip to say where the script "
-                                                  "comes from")
-    groups = _named_list(site.get("omero_groups"), "omero_groups", errors)
-    users = _named_list(site.get("omero_users"), "omero_users", errors)
-    group_names = set(g.get("name") for g in groups if isinstance(g, dict))
-    for i, user in enumerate(users):
-        if isinstance(user, dict):
-            for group in user.get("groups") or []:
-                if group not in group_names:
-                    _err(errors, "omero_users[%d].groups" % i, "group '%s' is not in omero_groups" % group)
-
+    values, given, needed = _validate_secrets(site, secret_values, catalog, services, errors)
+    omero = _validate_omero(site, errors)
     if errors:
         raise SiteModelError(errors)
 
     # ---- derivation (the description is valid from here on) ----
-    site_name = settings["omero_site_name"]
-    context = {
-        "omero_db_name": settings["omero_site_db_name"],
-        "omero_db_user": settings["omero_site_db_user"],
-        "plugin_db_name": settings["omero_site_plugin_db_name"],
-        "plugin_db_user": settings["omero_site_plugin_db_user"],
-        "site_name": site_name,
-    }
-    derived_server = [
-        ("set", "omero.db.host", "database"),
-        ("set", "omero.db.name", settings["omero_site_db_name"]),
-        ("set", "omero.db.user", settings["omero_site_db_user"]),
-        ("set", "omero.data.dir", "/OMERO"),
-    ]
-    derived_web = [("set", "omero.web.server_list", json.dumps([["omeroserver", 4064, site_name]],
-                                                               separators=(",", ":")))]
-    user_web_props = set(p for _, p, _ in web_ops)
-    if "redis" in enabled:
-        if "omero.web.caches" not in user_web_props:
-            derived_web.append(("set", "omero.web.caches", json.dumps(
-                {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://redis:6379/0"}},
-                sort_keys=True, separators=(",", ":"))))
-        if "omero.web.session_engine" not in user_web_props:
-            derived_web.append(("set", "omero.web.session_engine", "django.contrib.sessions.backends.cache"))
+    enabled = sorted(n for n, s in services.items() if s["enabled"])
+    server_ops, web_ops = _omero_ops(settings, enabled, omero["server_ops"], omero["web_ops"])
     header = ("Rendered by omero_docker.stack from the site model; local edits are overwritten.\n"
               "Loaded by the image with `omero load` at container start.")
-    omero_files = {
-        "server": omero_config.render(derived_server + server_ops, header),
-        "web": omero_config.render(derived_web + web_ops, header),
-    }
-
-    files = []
-    env_files = []
-    secret_files = []
-    compose_services = {}
-    compose_secrets = {}
-    hashes = {}
-    secret_refs = {}
-    for sname in sorted(needed | set(given) | set(secret_values)):
-        secret_refs[sname] = {
-            "variable": "omero_secrets.%s" % sname,
-            "source": "generated" if (sname in generated and sname not in given) else "inventory",
-            "consumers": [],
-            "description": (catalog["secrets"].get(sname) or {}).get("description", "site secret"),
-        }
-    log_options = {"max-size": str(settings["omero_site_log_max_size"]),
-                   "max-file": str(settings["omero_site_log_max_files"])}
-    mirror = settings["omero_site_registry_mirror"]
-
+    omero_files = {"server": omero_config.render(server_ops, header), "web": omero_config.render(web_ops, header)}
+    renderer = _Renderer(catalog, settings, services, paths=paths, used_paths=used_paths,
+                         secrets=(values, given, set(generated)), omero_files=omero_files)
+    for sname in sorted(needed | set(values)):
+        renderer.secret_ref(sname)
     for name in enabled:
-        svc = services[name]
-        inputs = {"files": {}, "secrets": {}}
-        config_dir = posixpath.join(paths["config"], name)
-        mounts = []
-        for vol in svc["volumes"]:
-            mounts.append({"type": "bind", "source": paths[vol["path"]], "target": vol["target"],
-                           "read_only": bool(vol.get("read_only", False)), "bind": {"create_host_path": False}})
-        if svc.get("docker_socket"):
-            mounts.append({"type": "bind", "source": "/var/run/docker.sock", "target": "/var/run/docker.sock",
-                           "read_only": name != "portainer", "bind": {"create_host_path": False}})
-        if svc.get("host_root"):
-            mounts.append({"type": "bind", "source": "/", "target": "/host", "read_only": True,
-                           "bind": {"create_host_path": False, "propagation": "rslave"}})
-        if svc.get("cadvisor_mounts"):
-            for src, dst in (("/", "/rootfs"), ("/var/run", "/var/run"), ("/sys", "/sys"),
-                             ("/var/lib/docker", "/var/lib/docker"), ("/dev/disk", "/dev/disk")):
-                mounts.append({"type": "bind", "source": src, "target": dst, "read_only": True,
-                               "bind": {"create_host_path": False}})
-        if svc.get("data_paths_read_only"):
-            for key in used_paths:
-                spec = catalog["paths"][key]
-                if spec.get("service"):
-                    mounts.append({"type": "bind", "source": paths[key], "target": "/data/" + key,
-                                   "read_only": True, "bind": {"create_host_path": False}})
-        # Config files (OMERO and monitoring), mounted read-only one by one.
-        rendered = {}
-        if svc.get("omero_config"):
-            component = svc["omero_config"]
-            rendered[OMERO_FILE_NAME] = (omero_files[component],
-                                         "/opt/omero/%s/config/%s" % (component, OMERO_FILE_NAME))
-        for fname, content in monitoring.config_files(name, enabled, site_name).items():
-            rendered[fname] = (content, svc["config_files"][fname])
-        for fname in sorted(rendered):
-            content, target = rendered[fname]
-            path = posixpath.join(config_dir, fname)
-            files.append({"path": path, "content": content, "owner": 0, "group": 0, "mode": "0644",
-                          "service": name, "kind": "omero" if fname.endswith(".omero") else "monitoring"})
-            mounts.append({"type": "bind", "source": path, "target": target, "read_only": True,
-                           "bind": {"create_host_path": False}})
-            inputs["files"][target] = content
-        if rendered:
-            directories.append({"path": config_dir, "owner": 0, "group": 0, "mode": "0755",
-                                "purpose": "config of " + name, "service": name})
-        # Environment: one root-only env file per service.
-        env = {"TZ": settings["omero_site_timezone"]}
-        for key, value in svc["env"].items():
-            env[key] = _subst(value, context)
-        env_path = posixpath.join(paths["env"], name + ".env")
-        env_files.append({"path": env_path, "service": name, "env": env, "secret_env": dict(svc["secret_env"]),
-                          "owner": 0, "group": 0, "mode": "0600"})
-        inputs["env"] = env
-        for key, sname in svc["secret_env"].items():
-            inputs["secrets"]["env:" + key] = secretlib.digest(secret_values.get(sname, given.get(sname)))
-            secret_refs[sname]["consumers"].append("%s (env %s)" % (name, key))
-        # Secret files: per consumer, owned by the user the container runs as.
-        svc_secrets = []
-        for target, sname in sorted(svc["secret_files"].items()):
-            spath = posixpath.join(paths["secrets"], name, target)
-            secret_files.append({"path": spath, "secret": sname, "service": name, "owner": svc["uid"],
-                                 "group": svc["gid"], "mode": "0600"})
-            key = "%s_%s" % (name.replace("-", "_"), target)
-            compose_secrets[key] = {"file": spath}
-            svc_secrets.append({"source": key, "target": target})
-            inputs["secrets"]["file:" + target] = secretlib.digest(secret_values.get(sname, given.get(sname)))
-            secret_refs[sname]["consumers"].append("%s (/run/secrets/%s)" % (name, target))
-        if svc["secret_files"]:
-            directories.append({"path": posixpath.join(paths["secrets"], name), "owner": 0, "group": 0,
-                                "mode": "0700", "purpose": "secrets of " + name, "service": name})
-
-        definition = {
-            "image": image_reference(svc["image"], mirror, svc.get("build", False)),
-            "restart": svc["restart"],
-            "env_file": [env_path],
-            "networks": ["omero"],
-            "security_opt": ["no-new-privileges:true"],
-            "logging": {"driver": "json-file", "options": dict(log_options)},
-        }
-        if svc.get("build"):
-            definition["pull_policy"] = "never"
-        if svc.get("privileged"):
-            definition["privileged"] = True
-            definition["devices"] = ["/dev/kmsg"]
-        if svc["published_ports"]:
-            definition["ports"] = [{"target": p["container"], "published": str(p["host"]), "host_ip": p["bind"],
-                                    "protocol": "tcp", "name": p["name"]} for p in svc["published_ports"]]
-        if mounts:
-            definition["volumes"] = mounts
-        if svc_secrets:
-            definition["secrets"] = svc_secrets
-        deps = {}
-        for dep in svc["depends_on"] + [d for d in svc["optional_deps"] if d in enabled]:
-            if dep in enabled:
-                deps[dep] = {"condition": "service_healthy" if services[dep].get("healthcheck")
-                             else "service_started"}
-        if deps:
-            definition["depends_on"] = deps
-        if svc.get("healthcheck"):
-            definition["healthcheck"] = copy.deepcopy(svc["healthcheck"])
-        res = svc["resources"]
-        if res.get("memory"):
-            definition["mem_limit"] = str(res["memory"])
-        if res.get("cpus"):
-            definition["cpus"] = float(res["cpus"])
-        for key, value in svc["extra"].items():
-            definition[key] = copy.deepcopy(value)
-        inputs["definition"] = definition
-        digest = _canonical_hash(inputs)
-        hashes[name] = digest
-        definition["labels"] = {
-            LABEL_PREFIX + ".site": site_name,
-            LABEL_PREFIX + ".service": name,
-            HASH_LABEL: digest,
-        }
-        compose_services[name] = definition
-
-    compose = {
-        "name": site_name,
-        "services": compose_services,
-        "networks": {"omero": {"name": "%s_omero" % site_name}},
-    }
-    if compose_secrets:
-        compose["secrets"] = compose_secrets
-
-    service_summary = {}
-    for name in sorted(services):
-        svc = services[name]
-        service_summary[name] = {
-            "enabled": svc["enabled"],
-            "description": svc.get("description", ""),
-            "image": image_reference(svc["image"], mirror, svc.get("build", False)),
-            "build": bool(svc.get("build", False)),
-            "uid": svc["uid"],
-            "gid": svc["gid"],
-            "ports": svc["published_ports"],
-            "depends_on": list(svc["depends_on"]),
-            "env_file": posixpath.join(paths["env"], name + ".env") if svc["enabled"] else "",
-            "inputs_hash": hashes.get(name, ""),
-        }
-
-    # Files this collection rendered for services that are now disabled (never data).
-    stale_paths = []
-    for name in sorted(services):
-        if not services[name]["enabled"]:
-            stale_paths.append(posixpath.join(paths["env"], name + ".env"))
-            stale_paths.append(posixpath.join(paths["secrets"], name))
-            stale_paths.append(posixpath.join(paths["config"], name))
-
-    seen_dirs = set()
-    unique_dirs = []
-    for d in directories:
-        if d["path"] not in seen_dirs:
-            seen_dirs.add(d["path"])
-            unique_dirs.append(d)
+        renderer.render(name)
 
     return {
         "schema": MODEL_SCHEMA,
         "site": {
-            "name": site_name,
-            "project_name": site_name,
+            "name": settings["omero_site_name"],
+            "project_name": settings["omero_site_name"],
             "base_dir": settings["omero_site_base_dir"],
             "timezone": settings["omero_site_timezone"],
-            "registry_mirror": mirror,
+            "registry_mirror": settings["omero_site_registry_mirror"],
             "bind_address": settings["omero_site_bind_address"],
             "local_bind_address": settings["omero_site_local_bind_address"],
             "db_name": settings["omero_site_db_name"],
@@ -837,22 +918,22 @@ def build_site_model(site, secret_values=None, catalog=None, generated=()):
             "hash_label": HASH_LABEL,
         },
         "enabled_services": enabled,
-        "services": service_summary,
+        "services": renderer.summary(),
         "paths": paths,
-        "directories": unique_dirs,
-        "secrets": secret_refs,
-        "secret_files": secret_files,
-        "env_files": env_files,
-        "stale_paths": stale_paths,
-        "files": files,
-        "compose": compose,
-        "service_hashes": hashes,
+        "directories": _unique_paths(directories + renderer.directories),
+        "secrets": renderer.secret_refs,
+        "secret_files": renderer.secret_files,
+        "env_files": renderer.env_files,
+        "stale_paths": renderer.stale_paths(),
+        "files": renderer.files,
+        "compose": renderer.compose(),
+        "service_hashes": renderer.hashes,
         "omero": {
-            "server": [{"op": op, "property": prop, "value": text} for op, prop, text in derived_server + server_ops],
-            "web": [{"op": op, "property": prop, "value": text} for op, prop, text in derived_web + web_ops],
+            "server": [{"op": op, "property": prop, "value": text} for op, prop, text in server_ops],
+            "web": [{"op": op, "property": prop, "value": text} for op, prop, text in web_ops],
         },
-        "web_plugins": plugins,
-        "scripts": scripts,
-        "groups": groups,
-        "users": users,
+        "web_plugins": omero["plugins"],
+        "scripts": omero["scripts"],
+        "groups": omero["groups"],
+        "users": omero["users"],
     }

@@ -46,6 +46,22 @@ def property_from_config_env(name):
     return re.sub("__", "_", prop)
 
 
+def _segment_problem(seg, prop):
+    if not _SEGMENT_RE.match(seg):
+        return ("segment '%s' of '%s' is empty, starts with '_' or holds characters other than "
+                "letters, digits and '_'" % (seg, prop))
+    if len(seg) == 1:
+        return ("segment '%s' of '%s' is a single character: the official OMERO images turn "
+                "CONFIG_ variables back into property names with the regular expression "
+                "([^_])_([^_]) -> \\1.\\2, whose matches cannot overlap, so a one-character "
+                "segment between two dots comes back joined to its neighbour with '_' "
+                "(%s -> %s)" % (seg, prop, config_env_name(prop), property_from_config_env(config_env_name(prop))))
+    if "__" in seg or seg.endswith("_"):
+        return ("segment '%s' of '%s' has '__' or a trailing '_', which the CONFIG_ variable "
+                "naming of the official images cannot represent" % (seg, prop))
+    return None
+
+
 def property_name_problem(prop):
     """Return why ``prop`` is not an acceptable OMERO property name, or None."""
     if not isinstance(prop, str) or not prop:
@@ -53,29 +69,11 @@ def property_name_problem(prop):
     segments = prop.split(".")
     if len(segments) < 2:
         return "'%s' is not a dotted OMERO property name (like omero.web.public.enabled)" % prop
-    for seg in segments:
-        if not _SEGMENT_RE.match(seg):
-            return (
-                "segment '%s' of '%s' is empty, starts with '_' or holds characters other than "
-                "letters, digits and '_'" % (seg, prop)
-            )
-        if len(seg) == 1:
-            return (
-                "segment '%s' of '%s' is a single character: the official OMERO images turn "
-                "CONFIG_ variables back into property names with the regular expression "
-                "([^_])_([^_]) -> \\1.\\2, whose matches cannot overlap, so a one-character "
-                "segment between two dots comes back joined to its neighbour with '_' "
-                "(%s -> %s)" % (seg, prop, config_env_name(prop), property_from_config_env(config_env_name(prop)))
-            )
-        if "__" in seg or seg.endswith("_"):
-            return (
-                "segment '%s' of '%s' has '__' or a trailing '_', which the CONFIG_ variable "
-                "naming of the official images cannot represent" % (seg, prop)
-            )
+    problems = [p for p in (_segment_problem(seg, prop) for seg in segments) if p]
     back = property_from_config_env(config_env_name(prop))
-    if back != prop:
-        return "'%s' would come back from %s as '%s'" % (prop, config_env_name(prop), back)
-    return None
+    if not problems and back != prop:
+        problems.append("'%s' would come back from %s as '%s'" % (prop, config_env_name(prop), back))
+    return problems[0] if problems else None
 
 
 def _scalar_text(value):
@@ -91,6 +89,25 @@ def _scalar_text(value):
 def _item_text(item):
     """An appended item is JSON (``"omero_figure"``, ``["host", 4064, "name"]``)."""
     return json.dumps(item, sort_keys=True, separators=(",", ":"))
+
+
+def _explicit_ops(prop, value, where, errors):
+    """Operations of ``{set: value}`` or ``{append: [items]}`` (duplicates dropped)."""
+    if len(value) != 1:
+        errors.append((where, "use either 'set' or 'append', not both"))
+        return []
+    if "set" in value:
+        return [("set", prop, _scalar_text(value["set"]))]
+    items = value["append"]
+    if not isinstance(items, list):
+        errors.append((where, "'append' takes a list of items to append, got %s" % type(items).__name__))
+        return []
+    ops = []
+    for item in items:
+        op = ("append", prop, _item_text(item))
+        if op not in ops:
+            ops.append(op)
+    return ops
 
 
 def normalize(config, var_name, errors, managed=None, prefix_rule=None):
@@ -123,24 +140,7 @@ def normalize(config, var_name, errors, managed=None, prefix_rule=None):
             errors.append((where, "%s is set by the collection; set %s instead" % (prop, managed[prop])))
             continue
         if isinstance(value, dict) and set(value) <= {"append", "set"} and value:
-            if len(value) != 1:
-                errors.append((where, "use either 'set' or 'append', not both"))
-                continue
-            if "set" in value:
-                ops.append(("set", prop, _scalar_text(value["set"])))
-                continue
-            items = value["append"]
-            if not isinstance(items, list):
-                errors.append((where, "'append' takes a list of items to append, got %s"
-                               % type(items).__name__))
-                continue
-            seen = set()
-            for item in items:
-                text = _item_text(item)
-                if text in seen:
-                    continue
-                seen.add(text)
-                ops.append(("append", prop, text))
+            ops.extend(_explicit_ops(prop, value, where, errors))
             continue
         ops.append(("set", prop, _scalar_text(value)))
     return ops

@@ -19,6 +19,13 @@ import re
 import secrets as _secrets
 import tempfile
 
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - the controller always has PyYAML
+    HAS_YAML = False
+
 MIN_LENGTH = 16
 _PLACEHOLDER_WORDS = ("changeme", "change_me", "changethis", "replaceme", "replace_me", "placeholder",
                       "todo", "fixme", "xxxx", "secret_here", "password_here", "your_password",
@@ -32,23 +39,31 @@ def name_problem(name):
     return None
 
 
-def value_problem(value):
-    """Why ``value`` is not acceptable as a secret, or None. Never quotes the value."""
-    if not isinstance(value, str):
-        return "must be a string (quote it in YAML; use ansible-vault encrypt_string)"
-    folded = re.sub(r"[^a-z0-9_]", "", value.lower().replace("-", "_"))
+def _placeholder_problem(value):
+    folded = re.sub(r"[^a-z0-9]", "", value.lower())
     for word in _PLACEHOLDER_WORDS:
-        if word.replace("_", "") in folded.replace("_", ""):
+        if word.replace("_", "") in folded:
             return ("looks like a placeholder (contains '%s'): put the real secret in the vault, "
                     "e.g. `ansible-vault encrypt_string --name NAME`" % word)
     if value.startswith("<") and value.endswith(">"):
         return "looks like a placeholder (<...>): put the real secret in the vault"
-    if len(value) < MIN_LENGTH:
-        return "is shorter than %d characters: use a longer one (e.g. `openssl rand -base64 24`)" % MIN_LENGTH
-    if "\n" in value or "\r" in value or "\x00" in value:
-        return "must be a single line without NUL characters"
-    if value != value.strip():
-        return "has leading or trailing whitespace, which services would not agree on"
+    return None
+
+
+def value_problem(value):
+    """Why ``value`` is not acceptable as a secret, or None. Never quotes the value."""
+    if not isinstance(value, str):
+        return "must be a string (quote it in YAML; use ansible-vault encrypt_string)"
+    checks = (
+        (_placeholder_problem(value), None),
+        (len(value) < MIN_LENGTH,
+         "is shorter than %d characters: use a longer one (e.g. `openssl rand -base64 24`)" % MIN_LENGTH),
+        ("\n" in value or "\r" in value or "\x00" in value, "must be a single line without NUL characters"),
+        (value != value.strip(), "has leading or trailing whitespace, which services would not agree on"),
+    )
+    for failed, message in checks:
+        if failed:
+            return message or failed
     return None
 
 
@@ -72,8 +87,6 @@ def default_store_path(site_name, home=None):
 
 def read_store(path):
     """Read the store: ``{name: value}`` (empty when the file does not exist)."""
-    import yaml  # controller side only
-
     if not os.path.exists(path):
         return {}
     with open(path) as handle:
@@ -85,8 +98,6 @@ def read_store(path):
 
 def write_store(path, values):
     """Write the store atomically with mode 0600 (directory 0700)."""
-    import yaml  # controller side only
-
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, mode=0o700)

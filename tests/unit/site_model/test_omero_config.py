@@ -5,7 +5,6 @@ from __future__ import annotations
 import shlex
 
 import pytest
-
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import omero_config as oc
 
 GOOD = [
@@ -99,7 +98,6 @@ def test_managed_and_malformed():
 
 def test_filters():
     from ansible.errors import AnsibleFilterError
-
     from ansible_collections.omero_docker.stack.plugins.filter.omero_config import FilterModule
 
     filters = FilterModule().filters()

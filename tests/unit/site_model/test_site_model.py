@@ -1,13 +1,13 @@
 """Derived values of the site model (no Ansible run)."""
 
+# ruff: noqa: S104, S105 - test data: fake secrets and the documented public bind address
+
 from __future__ import annotations
 
 import copy
 import json
 
 import pytest
-from sites import TEST_SECRETS, base_site, inventory_site, merged
-
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import (
     HASH_LABEL,
@@ -16,6 +16,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.mode
     parse_image,
     secrets_needed,
 )
+from sites import TEST_SECRETS, base_site, inventory_site, merged
 
 
 def _build(site):
@@ -141,7 +142,8 @@ def test_registry_mirror_rewrites_every_pulled_image():
     assert images["postgres-exporter"] == "mirror.example.org:5000/hub/prometheuscommunity/postgres-exporter:v0.17.1"
     # Locally built images are not pulled, so not rewritten.
     assert images["pg-maintenance"].startswith("omero-docker-stack/pg-maintenance:")
-    assert image_reference({"registry": "gcr.io", "name": "cadvisor/cadvisor", "tag": "v1"}) == "gcr.io/cadvisor/cadvisor:v1"
+    cadvisor = {"registry": "gcr.io", "name": "cadvisor/cadvisor", "tag": "v1"}
+    assert image_reference(cadvisor) == "gcr.io/cadvisor/cadvisor:v1"
 
 
 def test_depends_only_on_enabled_services():

@@ -1,12 +1,13 @@
 """Validation of site descriptions by the site model (no Ansible run)."""
 
+# ruff: noqa: S104, S105 - test data: fake secrets and the documented public bind address
+
 from __future__ import annotations
 
 import pytest
-from sites import TEST_SECRETS, bad_sites, base_site, merged
-
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import build_site_model
+from sites import TEST_SECRETS, bad_sites, base_site, merged
 
 BAD = bad_sites()
 
