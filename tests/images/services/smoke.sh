@@ -187,6 +187,8 @@ check "second server: PG_VERSION in PGDATA subdirectory" docker exec "$(c postgr
 check_not "both POSTGRES_PASSWORD and _FILE is an error" \
   docker run --rm -e POSTGRES_PASSWORD=x -e POSTGRES_PASSWORD_FILE=/etc/hostname "${img[postgres]}"
 check_not "no password at all is an error" docker run --rm "${img[postgres]}"
+check "entrypoint can be sourced for its functions" client "${img[postgres]}" bash -c \
+  'source docker-entrypoint.sh && declare -F docker_setup_env docker_process_sql docker_temp_server_start >/dev/null'
 docker restart "$(c postgres)" >/dev/null
 check "restart keeps the data (no second initdb)" wait_for 60 pg_ready postgres 5432 omero omero
 check "restart log says initialization skipped" contains "Skipping initialization" docker logs "$(c postgres)"

@@ -9,7 +9,9 @@
 #     scram-sha-256, unless POSTGRES_HOST_AUTH_METHOD says otherwise), POSTGRES_DB
 #     created, /docker-entrypoint-initdb.d/* run against a socket-only temporary
 #     server started with the same arguments;
-#   - any other command is executed as is.
+#   - any other command is executed as is;
+#   - sourced, it only defines the official script's functions (docker_setup_env,
+#     docker_process_sql, docker_temp_server_start, ...).
 # Variables: POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB, POSTGRES_INITDB_ARGS (each
 # also as *_FILE), POSTGRES_INITDB_WALDIR, POSTGRES_HOST_AUTH_METHOD, PGDATA, PGPORT.
 set -Eeo pipefail
@@ -32,7 +34,7 @@ file_env() {
 	unset "$file_var"
 }
 
-setup_env() {
+docker_setup_env() {
 	file_env POSTGRES_PASSWORD
 	file_env POSTGRES_USER postgres
 	file_env POSTGRES_DB "$POSTGRES_USER"
@@ -46,7 +48,7 @@ setup_env() {
 	fi
 }
 
-create_directories() {
+docker_create_db_directories() {
 	local uid; uid="$(id -u)"
 	mkdir -p "$PGDATA"
 	chmod 00700 "$PGDATA" || :
@@ -65,7 +67,7 @@ create_directories() {
 	fi
 }
 
-verify_minimum_env() {
+docker_verify_minimum_env() {
 	if [ -z "$POSTGRES_PASSWORD" ] && [ "$POSTGRES_HOST_AUTH_METHOD" != trust ]; then
 		cat >&2 <<-'EOE'
 			Error: Database is uninitialized and superuser password is not specified.
@@ -80,7 +82,7 @@ verify_minimum_env() {
 	fi
 }
 
-init_database_dir() {
+docker_init_database_dir() {
 	# initdb wants the current uid in /etc/passwd: fake it with nss_wrapper if needed
 	local uid gid wrapper=
 	uid="$(id -u)"; gid="$(id -g)"
@@ -108,7 +110,7 @@ init_database_dir() {
 	fi
 }
 
-setup_hba_conf() {
+pg_setup_hba_conf() {
 	[ "${1:-}" = postgres ] && shift
 	local auth
 	auth="$(postgres -C password_encryption "$@")"
@@ -116,7 +118,7 @@ setup_hba_conf() {
 	printf '\nhost all all all %s\n' "$POSTGRES_HOST_AUTH_METHOD" >>"$PGDATA/pg_hba.conf"
 }
 
-process_sql() {
+docker_process_sql() {
 	local runner=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc)
 	if [ -n "$POSTGRES_DB" ]; then
 		runner+=(--dbname "$POSTGRES_DB")
@@ -124,34 +126,34 @@ process_sql() {
 	PGHOST='' PGHOSTADDR='' "${runner[@]}" "$@"
 }
 
-temp_server_start() {
+docker_temp_server_start() {
 	[ "${1:-}" = postgres ] && shift
 	# socket only; same extra arguments (-c ...) as the real server
 	set -- "$@" -c listen_addresses='' -p "${PGPORT:-5432}"
 	PGUSER="${PGUSER:-$POSTGRES_USER}" pg_ctl -D "$PGDATA" -o "$(printf '%q ' "$@")" -w start
 }
 
-temp_server_stop() {
+docker_temp_server_stop() {
 	PGUSER="${PGUSER:-postgres}" pg_ctl -D "$PGDATA" -m fast -w stop
 }
 
-setup_db() {
+docker_setup_db() {
 	local exists db="$POSTGRES_DB"
-	exists="$(POSTGRES_DB='' process_sql --dbname postgres --set db="$db" --tuples-only <<-'EOSQL'
+	exists="$(POSTGRES_DB='' docker_process_sql --dbname postgres --set db="$db" --tuples-only <<-'EOSQL'
 		SELECT 1 FROM pg_database WHERE datname = :'db' ;
 	EOSQL
 	)"
 	if [ -z "$exists" ]; then
-		POSTGRES_DB='' process_sql --dbname postgres --set db="$db" <<-'EOSQL'
+		POSTGRES_DB='' docker_process_sql --dbname postgres --set db="$db" <<-'EOSQL'
 			CREATE DATABASE :"db" ;
 		EOSQL
 	fi
 }
 
-process_init_files() {
+docker_process_init_files() {
 	# kept for scripts written for the official image, which may use "${psql[@]}"
 	# shellcheck disable=SC2034
-	psql=(process_sql)
+	psql=(docker_process_sql)
 	local f
 	for f; do
 		case "$f" in
@@ -163,16 +165,16 @@ process_init_files() {
 					# shellcheck disable=SC1090
 					. "$f"
 				fi ;;
-			*.sql)     printf '%s: running %s\n' "$0" "$f"; process_sql -f "$f" ;;
-			*.sql.gz)  printf '%s: running %s\n' "$0" "$f"; gunzip -c "$f" | process_sql ;;
-			*.sql.xz)  printf '%s: running %s\n' "$0" "$f"; xzcat "$f" | process_sql ;;
-			*.sql.zst) printf '%s: running %s\n' "$0" "$f"; zstd -dc "$f" | process_sql ;;
+			*.sql)     printf '%s: running %s\n' "$0" "$f"; docker_process_sql -f "$f" ;;
+			*.sql.gz)  printf '%s: running %s\n' "$0" "$f"; gunzip -c "$f" | docker_process_sql ;;
+			*.sql.xz)  printf '%s: running %s\n' "$0" "$f"; xzcat "$f" | docker_process_sql ;;
+			*.sql.zst) printf '%s: running %s\n' "$0" "$f"; zstd -dc "$f" | docker_process_sql ;;
 			*)         printf '%s: ignoring %s\n' "$0" "$f" ;;
 		esac
 	done
 }
 
-wants_help() {
+_pg_want_help() {
 	local arg
 	for arg; do
 		case "$arg" in
@@ -182,26 +184,26 @@ wants_help() {
 	return 1
 }
 
-main() {
+_main() {
 	if [ "${1:0:1}" = - ]; then
 		set -- postgres "$@"
 	fi
-	if [ "$1" = postgres ] && ! wants_help "$@"; then
-		setup_env
-		create_directories
+	if [ "$1" = postgres ] && ! _pg_want_help "$@"; then
+		docker_setup_env
+		docker_create_db_directories
 		if [ "$(id -u)" = 0 ]; then
 			exec gosu postgres "${BASH_SOURCE[0]}" "$@"
 		fi
 		if [ -z "$DATABASE_ALREADY_EXISTS" ]; then
-			verify_minimum_env
+			docker_verify_minimum_env
 			ls /docker-entrypoint-initdb.d/ >/dev/null
-			init_database_dir
-			setup_hba_conf "$@"
+			docker_init_database_dir
+			pg_setup_hba_conf "$@"
 			export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
-			temp_server_start "$@"
-			setup_db
-			process_init_files /docker-entrypoint-initdb.d/*
-			temp_server_stop
+			docker_temp_server_start "$@"
+			docker_setup_db
+			docker_process_init_files /docker-entrypoint-initdb.d/*
+			docker_temp_server_stop
 			unset PGPASSWORD
 			printf '\nPostgreSQL init process complete; ready for start up.\n\n'
 		else
@@ -211,4 +213,11 @@ main() {
 	exec "$@"
 }
 
-main "$@"
+# the script can be sourced (as the official one) to reuse its functions
+_is_sourced() {
+	[ "${#FUNCNAME[@]}" -ge 2 ] && [ "${FUNCNAME[0]}" = _is_sourced ] && [ "${FUNCNAME[1]}" = source ]
+}
+
+if ! _is_sourced; then
+	_main "$@"
+fi
