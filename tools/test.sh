@@ -47,6 +47,8 @@ for s in $stages; do
       "$REPO_ROOT/tools/sanity.sh"
       ;;
     unit)
+      # omero-py (with the patched zeroc-ice wheel) for the OMERO modules' tests.
+      "$REPO_ROOT/tools/omero-py.sh" "$venv"
       pytest -q -p no:cacheprovider tests/unit
       ;;
     molecule)

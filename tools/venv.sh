@@ -14,6 +14,9 @@ py="${PYTHON:-python3}"
 pyver="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 key="$( (printf '%s\n' "$pyver"; cat "$REPO_ROOT"/requirements/*.txt) | sha256sum | cut -c1-12)"
 venv="$OMERO_STACK_CACHE/venv-$kind-$key"
+# One creator at a time: a second caller waits, then reuses the finished venv.
+exec 9>"$OMERO_STACK_CACHE/.venv-$kind.lock"
+flock 9
 if [ ! -f "$venv/.complete" ]; then
   log "creating virtualenv $venv (python $pyver)"
   rm -rf "$venv"
