@@ -57,7 +57,8 @@ wait_web() {
   done
   fail "OMERO.web did not answer /webclient/login/ with 200"
 }
-restart() { docker restart "$name" >/dev/null; wait_web; }
+get_port() { port="$(docker port "$name" 4080/tcp | head -n1 | sed 's/.*://')"; }
+restart() { docker restart "$name" >/dev/null; get_port; wait_web; }  # a restart may change the port
 expect() { # path code [location-substring]
   local got location
   got="$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$(url "$1")")"
@@ -84,7 +85,7 @@ assert sorted(apps) == sorted(want) and len(apps) == len(set(apps)), (apps, want
 
 # --- 2. start, register through the module ---------------------------------------------
 docker run -d --name "$name" -p 127.0.0.1::4080 "$image" >/dev/null
-port="$(docker port "$name" 4080/tcp | head -n1 | sed 's/.*://')"
+get_port
 wait_web
 log "OMERO.web up on port $port (no plugins registered yet)"
 expect /figure/ 404
