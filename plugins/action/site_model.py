@@ -41,7 +41,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
-        _, args = self.validate_argument_spec(argument_spec={
+        dummy, args = self.validate_argument_spec(argument_spec={
             "fact_name": {"type": "str", "default": "omero_site_model"},
             "return_secret_values": {"type": "bool", "default": False},
         })

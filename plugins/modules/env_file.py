@@ -19,7 +19,7 @@ description:
   - With C(--diff), the diff names the changed keys; values of O(secret_env) keys are shown as C(********).
 version_added: 0.1.0
 author:
-  - omero_docker.stack developers
+  - omero_docker.stack developers (@omero-docker)
 options:
   path:
     description: Absolute path of the env file.
@@ -43,10 +43,14 @@ extends_documentation_fragment:
   - ansible.builtin.files
 attributes:
   check_mode:
+    description: Reports whether the file would change (and the changed keys) without writing it.
     support: full
   diff_mode:
+    description: Shows the old and new content with secret values masked.
     support: full
   platform:
+    description: Target platforms.
+    support: full
     platforms: posix
 notes:
   - O(mode) defaults to C(0600) because env files usually hold secrets.

@@ -26,7 +26,7 @@ description:
   - This is an action plugin; it runs on the controller and needs no connection to the host.
 version_added: 0.1.0
 author:
-  - omero_docker.stack developers
+  - omero_docker.stack developers (@omero-docker)
 options:
   fact_name:
     description: Name of the fact the model is returned in.
@@ -40,10 +40,14 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Computes the model; secrets that would be generated are used for that run only.
     support: full
   diff_mode:
+    description: Nothing to show.
     support: none
   platform:
+    description: Runs on the controller only.
+    support: full
     platforms: all
 notes:
   - In check mode, secrets that would be generated are used for that run only and not stored.

@@ -17,7 +17,7 @@ class SiteModelError(Exception):
 
     @property
     def variables(self):
-        return [var for var, _ in self.errors]
+        return [error[0] for error in self.errors]
 
     def format(self):
         lines = ["The site description has %d problem(s); nothing was changed:" % len(self.errors)]

@@ -117,7 +117,7 @@ def parse_image(ref):
     if ":" in last:
         name, tag = ref.rsplit(":", 1)
     registry = ""
-    first, _, rest = name.partition("/")
+    first, dummy, rest = name.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
         registry, name = first, rest
     image = {"registry": registry, "name": name, "tag": tag}
@@ -207,7 +207,7 @@ def _check_site_values(settings, errors):
              % (settings["omero_site_timezone"], problem))
     mirror = settings["omero_site_registry_mirror"] or ""
     if mirror:
-        host, _, path = str(mirror).partition("/")
+        host, dummy, path = str(mirror).partition("/")
         if not _HOST_RE.match(host) or (path and not _REPO_RE.match(path.rstrip("/"))):
             _err(errors, "omero_site_registry_mirror", "'%s' is not 'host[:port][/path]' of a registry "
                                                        "mirror" % (mirror,))
@@ -502,7 +502,7 @@ def _plugins(plugins, web_ops, errors):
     """Loose validation of omero_web_plugins (registration is the web plugins role's job)."""
     result = []
     apps = dict((json.loads(text), "omero_web_config['omero.web.apps']")
-                for _, prop, text in web_ops if prop == "omero.web.apps")
+                for op, prop, text in web_ops if op == "append" and prop == "omero.web.apps")
     names = set()
     for i, item in enumerate(plugins or []):
         var = "omero_web_plugins[%d]" % i
@@ -652,7 +652,7 @@ def _omero_ops(settings, enabled, server_ops, web_ops):
         ("set", "omero.data.dir", "/OMERO"),
     ]
     web = [("set", "omero.web.server_list", json.dumps([["omeroserver", 4064, site_name]], separators=(",", ":")))]
-    user_web_props = set(p for _, p, _ in web_ops)
+    user_web_props = set(op[1] for op in web_ops)
     if "redis" in enabled and "omero.web.caches" not in user_web_props:
         web.append(("set", "omero.web.caches", json.dumps(
             {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://redis:6379/0"}},

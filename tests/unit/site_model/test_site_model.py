@@ -52,7 +52,7 @@ def test_safe_defaults():
     public = {(n, port) for n, ip, port in published if ip == "0.0.0.0"}
     assert public == {("omeroweb", "4090"), ("omeroserver", "4064")}
     for name in ("grafana", "prometheus", "loki"):
-        assert all(ip == "127.0.0.1" for n, ip, _ in published if n == name)
+        assert all(ip == "127.0.0.1" for n, ip, port in published if n == name and port)
     for name, svc in services.items():
         assert svc["security_opt"] == ["no-new-privileges:true"], name
         assert not svc.get("privileged"), name

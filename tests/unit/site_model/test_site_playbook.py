@@ -135,7 +135,8 @@ def test_inventory_renders_a_valid_site(tmp_path, inventory):
     if inventory != "local":
         return
     # Idempotent (checked on one inventory: runs are slow on a loaded 2-core machine).
-    _, data = run_playbook(tmp_path, REPO_ROOT / "inventories" / inventory, *args)
+    rc, data = run_playbook(tmp_path, REPO_ROOT / "inventories" / inventory, *args)
+    assert rc == 0
     changed = {h: s["changed"] for h, s in data["stats"].items()}
     assert changed == {"localhost": 0}, _changed_tasks(data)
 
