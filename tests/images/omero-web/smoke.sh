@@ -50,8 +50,8 @@ fi
 fail() { docker logs --tail 40 "$name" >&2 2>&1 || true; die "$*"; }
 url() { printf 'http://127.0.0.1:%s%s' "$port" "$1"; }
 wait_web() {
-  local i
-  for i in $(seq 1 90); do
+
+  for _ in $(seq 1 90); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$(url /webclient/login/)")" = 200 ] && return 0
     sleep 2
   done
