@@ -37,6 +37,10 @@ for n in "${names[@]}"; do
   [ -f "$here/$n/Dockerfile" ] || die "no image '$n' (no $here/$n/Dockerfile)"
 done
 
+# one build.sh at a time on this machine (a second run then finds its tags current)
+exec 9>"$OMERO_STACK_CACHE/services-build.lock"
+flock 9
+
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 if ! image_exists "$base"; then

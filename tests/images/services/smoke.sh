@@ -70,9 +70,12 @@ client() { local image="$1"; shift; docker run --rm --network "$net" --label "om
 # fetch URL: HTTP GET from inside the network (busybox wget of the prometheus image)
 fetch() { docker exec "$(c prometheus)" wget -q -T 5 -O - "$1"; }
 # has_line URL LINE: the page has exactly this line
-has_line() { fetch "$1" | grep -qxF -- "$2"; }
+# (read whole first: grep -q closing the pipe early would fail wget under pipefail)
+has_line() { local page; page="$(fetch "$1")" || return 1; grep -qxF -- "$2" <<<"$page"; }
 # has_text URL TEXT: the page contains TEXT
-has_text() { fetch "$1" | grep -qF -- "$2"; }
+has_text() { local page; page="$(fetch "$1")" || return 1; grep -qF -- "$2" <<<"$page"; }
+# lacks_text URL TEXT: the page is served and does not contain TEXT
+lacks_text() { local page; page="$(fetch "$1")" || return 1; ! grep -qF -- "$2" <<<"$page"; }
 
 docker network create --label "omero-stack-test.smoke=$run" "$net" >/dev/null
 
@@ -219,8 +222,8 @@ check "redis-exporter (REDIS_ADDR/REDIS_PASSWORD): redis_up 1" \
   wait_for 30 has_line http://redis-exporter:9121/metrics 'redis_up 1'
 check "node-exporter (--path.rootfs=/host): node_uname_info" \
   wait_for 30 has_text http://node-exporter:9100/metrics node_uname_info
-check_not "node-exporter: systemd collector off, as upstream" \
-  has_text http://node-exporter:9100/metrics 'collector="systemd"'
+check "node-exporter: systemd collector off, as upstream" \
+  lacks_text http://node-exporter:9100/metrics 'collector="systemd"'
 check "blackbox-exporter probe: probe_success 1" has_line \
   'http://blackbox-exporter:9115/probe?module=http_2xx&target=http%3A%2F%2Fprometheus%3A9090%2F-%2Fhealthy' \
   'probe_success 1'
