@@ -136,3 +136,28 @@ def test_daemon_option_of_the_wrong_type_is_refused(tmp_path, collections_tree):
 def test_daemon_extra_that_is_not_a_mapping_is_refused(tmp_path, collections_tree):
     rc, output = run_role(tmp_path, collections_tree, "docker_host_daemon_extra: [live-restore]\n")
     assert_refused(rc, output, r"docker_host_daemon_extra", r"unable to convert to dict")
+
+
+def test_argument_specs_match_defaults():
+    """Every variable has a spec, every spec has a default, and they agree."""
+    import yaml
+
+    role = REPO_ROOT / "roles" / "docker_host"
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+    specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    for entry in ("main", "validate"):
+        options = specs[entry]["options"]
+        assert set(options) == set(defaults), entry
+        for name, spec in options.items():
+            assert spec.get("default") == defaults[name], f"{entry}: {name}"
+            assert spec.get("description"), f"{entry}: {name} has no description"
+
+
+def test_readme_documents_every_variable():
+    import yaml
+
+    role = REPO_ROOT / "roles" / "docker_host"
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+    readme = (role / "README.md").read_text()
+    missing = [name for name in defaults if f"`{name}`" not in readme]
+    assert not missing
