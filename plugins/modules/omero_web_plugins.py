@@ -41,7 +41,7 @@ description:
     C(urlpatterns). A failure names the plugin.
   - Why a custom module is needed, in short, is explained in the module's source docstring.
 author:
-  - omero_docker.stack contributors
+  - omero_docker.stack developers (@omero-docker)
 options:
   plugins:
     description:
@@ -104,9 +104,11 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: In check mode nothing is installed or written; verification runs only when no pip work is pending.
+    details: Nothing is installed or written; verification runs only when no pip work is pending.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the C(*.omero) file and the managed distributions before and after.
 notes:

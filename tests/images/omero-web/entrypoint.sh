@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Run the executable files of /startup in name order, like the official OMERO.web image.
 set -e
 # shellcheck source=/dev/null

@@ -120,8 +120,10 @@ def test_plan_uninstalls_only_managed_distributions():
 def test_plan_compares_git_pins_by_commit_and_pypi_pins_not_from_vcs():
     other = "f" * 40
     plugins = _plugins("omero-figure @ git+https://github.com/ome/omero-figure@%s" % SHA)
-    from_git = {"version": "8.0.2.dev0", "direct_url": {"url": "https://github.com/ome/omero-figure",
-                                                         "vcs_info": {"vcs": "git", "commit_id": SHA}}}
+    from_git = {
+        "version": "8.0.2.dev0",
+        "direct_url": {"url": "https://github.com/ome/omero-figure", "vcs_info": {"vcs": "git", "commit_id": SHA}},
+    }
     assert wp.plan_distributions(plugins, {"omero-figure": from_git}, [])["install"] == []
     stale = dict(from_git, direct_url={"url": "x", "vcs_info": {"vcs": "git", "commit_id": other}})
     assert wp.plan_distributions(plugins, {"omero-figure": stale}, [])["install"] == [plugins[0]["requirement"]["spec"]]

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Load /opt/omero/web/config/*.omero, then apply CONFIG_* environment variables.
 
 Same contract as the official image: CONFIG_omero_web_public_enabled=true sets

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # OMEROHOST, when set, replaces omero.web.server_list with that single server.
 set -eu
 if [ -n "${OMEROHOST:-}" ]; then

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 set -eu
 export PATH="/opt/omero/web/venv3/bin:$PATH"
 cd /opt/omero/web
