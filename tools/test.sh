@@ -54,6 +54,7 @@ for s in $stages; do
     molecule)
       "$REPO_ROOT/tools/docker-engine.sh" ensure
       "$REPO_ROOT/tests/images/build.sh"
+      "$REPO_ROOT/tests/images/services/build.sh" >/dev/null
       "$REPO_ROOT/tools/molecule-all.sh" "$venv"
       if [ -z "${MOLECULE_SCENARIOS:-}" ] || [[ " $MOLECULE_SCENARIOS " == *" harness "* ]]; then
         "$REPO_ROOT/tools/harness-selfcheck.sh" "$venv"
