@@ -5,7 +5,8 @@
 #  1. build (or reuse) the base image, then a derived image that pip-installs the pinned
 #     plugins of smoke-plugins.yml, as a site image would;
 #  2. start it; run the module inside the container (docker connection, venv Python):
-#     check mode changes nothing, the real run registers, a second run changes nothing;
+#     check mode changes nothing, the real run registers, a second run changes nothing,
+#     a plugin whose app does not import fails the run with its name and registers nothing;
 #  3. restart (the entrypoint loads the *.omero files): /webclient/login/ answers 200,
 #     each plugin's URL (the module reports it: /LABEL/ of the app) redirects to the login
 #     page, omero.web.apps lists each app once, also after one more restart;
@@ -107,6 +108,19 @@ for pair in omero_figure:/figure/ omero_iviewer:/iviewer/ omero_parade:/parade/;
   got="$(python -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]]["url"])' "$verified" "$app")"
   [ "$got" = "$want" ] || fail "module reports $app at $got, expected $want"
 done
+
+# A plugin whose app does not import stops the run, names the plugin, registers nothing.
+before="$(docker exec "$name" cat /opt/omero/web/config/20-plugins.omero)"
+if ansible-playbook -i "$name," -e "@$here/smoke-plugins.yml" \
+     -e '{"smoke_extra": [{"name": "broken-plugin", "app": "omero_no_such_app"}]}' \
+     "$here/smoke-register.yml" >"$tmp/play.log" 2>&1; then
+  fail "a plugin that does not import was accepted"
+fi
+grep -q 'broken-plugin (app omero_no_such_app): ModuleNotFoundError' "$tmp/play.log" \
+  || { cat "$tmp/play.log" >&2; fail "the failure does not name the plugin"; }
+[ "$(docker exec "$name" cat /opt/omero/web/config/20-plugins.omero)" = "$before" ] \
+  || fail "a failed run changed the registration file"
+log "broken plugin refused: $(grep -o 'OMERO.web plugin(s) failed to load: [^"]*' "$tmp/play.log" | head -n1)"
 
 # --- 3. restart: the entrypoint loads the file ------------------------------------------
 restart
