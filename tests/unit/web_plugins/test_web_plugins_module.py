@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -184,3 +186,40 @@ def test_inspection_reads_direct_url(env, wheels):
     assert dists["beta-plugin"]["version"] == "0.3"
     assert dists["beta-plugin"]["direct_url"]["url"].startswith("file://")
     assert sys.executable != env["python"]
+
+
+def test_distributions_installed_by_the_image_are_adopted_without_pip(env, wheels):
+    subprocess.run([env["python"], "-m", "pip", "install", "-q", "--no-index", str(wheels["alpha1"])], check=True)
+    first = run(env, [plugin("alpha", wheels["alpha1"], "alpha_app")])
+    assert first["changed"] and first["installed"] == [] and first["managed"] == ["alpha-plugin"]
+    assert not run(env, [plugin("alpha", wheels["alpha1"], "alpha_app")])["changed"]
+
+
+def test_site_values_are_the_base_of_the_lists(env, wheels):
+    site_links = [["Data", "webindex"], ["Figure", "figure_index", {"title": "site's own"}]]
+    result = run(
+        env,
+        [plugin("alpha", wheels["alpha1"], "alpha_app", top_link={"label": "Figure", "url": "figure_index"})],
+        base_config={"omero.web.ui.top_links": json.dumps(site_links), "omero.web.apps": ["corsheaders"]},
+        verify=False,
+    )
+    assert result["registration"]["omero.web.ui.top_links"] == site_links
+    values = wp.parse_omero_file(Path(env["params"]["config_file"]).read_text())
+    assert json.loads(values["omero.web.apps"]) == ["corsheaders", "alpha_app"]
+
+
+def test_checks_run_as_the_owner_of_omerodir_when_root(tmp_path, monkeypatch):
+    params = {"config_file": str(tmp_path / "config" / "20-plugins.omero"), "verify_user": None}
+    if os.geteuid() != 0:
+        assert mod.verification_identity(params) is None
+        return
+    omerodir = tmp_path / "OMERO.web"
+    omerodir.mkdir()
+    monkeypatch.setenv("OMERODIR", str(omerodir))
+    assert mod.verification_identity(params) is None  # root-owned: nothing better to run as
+    os.chown(omerodir, 999, 998)
+    assert mod.verification_identity(params) == (999, 998)
+    nobody = pwd.getpwnam("nobody")
+    assert mod.verification_identity(dict(params, verify_user="nobody")) == (nobody.pw_uid, nobody.pw_gid)
+    with pytest.raises(mod.ModuleFailure, match="verify_user no-such-user does not exist"):
+        mod.verification_identity(dict(params, verify_user="no-such-user"))
