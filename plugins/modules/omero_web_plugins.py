@@ -36,9 +36,10 @@ description:
     viewers, center and right panels, metadata panes, plugin settings). The official OMERO.web images load
     C(/opt/omero/web/config/*.omero) with C(omero load) at every start. Each list is set as a whole, so loading
     the file again after a restart registers nothing twice, and a plugin removed from the list is unregistered.
-  - Verifies, in a throw-away copy of the configuration with the new file loaded by the real C(omero) CLI and
-    Django set up from OMERO.web's settings, that each registered app imports and exposes a C(urls) module with
-    C(urlpatterns). A failure names the plugin.
+  - Verifies, in a throw-away copy of the configuration into which the real C(omero) CLI loads what the next start
+    will load (the C(*.omero) files of the config directory with the new file, then the C(CONFIG_*) variables), and
+    with Django set up from OMERO.web's settings, that each registered app imports and exposes a C(urls) module
+    with C(urlpatterns). A failure names the plugin, and the registration file is then left unchanged.
   - Why a custom module is needed, in short, is explained in the module's source docstring.
 author:
   - omero_docker.stack developers (@omero-docker)
@@ -195,9 +196,11 @@ verified:
 """
 
 # Imports follow DOCUMENTATION/EXAMPLES/RETURN, as validate-modules requires.
+import glob  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import pwd  # noqa: E402
+import shlex  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -370,8 +373,32 @@ def _write_atomic(path, text, mode=0o644):
         raise
 
 
-def _scratch_omerodir(omero_file_text=None, python=None, runas=None):
-    """A throw-away OMERODIR: a copy of the real config.xml, plus the new file loaded."""
+def startup_config_text(config_file, new_text, environ=None):
+    """What the official entrypoint will load at the next start, with the new file.
+
+    The ``*.omero`` files of the config file's directory in name order (the new text in
+    place of the config file), then ``config set`` lines for the ``CONFIG_*`` variables
+    (``_`` -> ``.``, ``__`` -> ``_``), which the entrypoint applies after the files.
+    """
+    directory = os.path.dirname(config_file) or "."
+    names = set(glob.glob(os.path.join(directory, "*.omero"))) | {config_file}
+    parts = []
+    for path in sorted(names):
+        if path == config_file:
+            parts.append(new_text)
+        else:
+            with open(path) as handle:
+                parts.append(handle.read())
+    environ = os.environ if environ is None else environ
+    for name in sorted(environ):
+        if name.startswith("CONFIG_"):
+            prop = "_".join(part.replace("_", ".") for part in name[len("CONFIG_") :].split("__"))
+            parts.append("config set -- %s %s\n" % (shlex.quote(prop), shlex.quote(environ[name])))
+    return "".join(part if part.endswith("\n") else part + "\n" for part in parts)
+
+
+def _scratch_omerodir(load_text=None, python=None, runas=None):
+    """A throw-away OMERODIR: a copy of the real config.xml with ``load_text`` loaded."""
     scratch = tempfile.mkdtemp(prefix="omero-web-plugins-")
     os.makedirs(os.path.join(scratch, "etc", "grid"))
     os.makedirs(os.path.join(scratch, "var", "log"))
@@ -387,17 +414,17 @@ def _scratch_omerodir(omero_file_text=None, python=None, runas=None):
         for root, dirs, files in os.walk(scratch):
             for name in [root] + [os.path.join(root, n) for n in dirs + files]:
                 os.chown(name, runas[0], runas[1])
-    if omero_file_text is not None and python is not None:
+    if load_text is not None and python is not None:
         omero = os.path.join(os.path.dirname(python), "omero")
         if os.path.exists(omero):
             path = os.path.join(scratch, "plugins.omero")
             with open(path, "w") as handle:
-                handle.write(omero_file_text)
+                handle.write(load_text)
             rc, out, err = _run([omero, "load", path], env=env, runas=runas)
             if rc != 0:
                 shutil.rmtree(scratch, ignore_errors=True)
                 raise ModuleFailure(
-                    "omero load of the rendered registration failed%s: %s"
+                    "omero load of the configuration files with the new registration failed%s: %s"
                     % (" (running as root: set verify_user)" if os.geteuid() == 0 and not runas else "",
                        (err or out).strip()[-2000:])
                 )
@@ -412,13 +439,14 @@ def omeroweb_defaults(python, runas=None):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def verify_apps(python, plugins, omero_file_text, runas=None):
+def verify_apps(python, plugins, load_text, runas=None):
     """Import every registered app and its urls module; return {app: {plugin, url}}.
 
-    Raises ModuleFailure naming the plugin(s) whose app does not import.
+    ``load_text`` (``startup_config_text``) is loaded into a scratch copy of the
+    configuration first. Raises ModuleFailure naming the plugin(s) whose app does not import.
     """
     apps = [p["app"] for p in plugins]
-    scratch, env = _scratch_omerodir(omero_file_text, python, runas)
+    scratch, env = _scratch_omerodir(load_text, python, runas)
     try:
         result = _json_from(python, VERIFY_SCRIPT, [json.dumps(apps)], env=env, runas=runas)
     finally:
@@ -545,7 +573,10 @@ def apply(work, params, python):
     if work["state_changed"] or work["pip_work"]:
         state = {"managed": plan["managed"], "plugins": work["stored_plugins"]}
         _write_atomic(work["state_file"], json.dumps(state, indent=1) + "\n")
-    verified = verify_apps(python, plugins, work["text"], work["runas"]) if params.get("verify", True) else {}
+    verified = {}
+    if params.get("verify", True):
+        load_text = startup_config_text(work["config_file"], work["text"])
+        verified = verify_apps(python, plugins, load_text, work["runas"])
     # Written last: a plugin that does not load is never registered.
     if work["file_changed"]:
         _write_atomic(work["config_file"], work["text"])
@@ -570,7 +601,8 @@ def converge(params, check_mode=False, python=None):
     }
     if check_mode:
         if params.get("verify", True) and not work["pip_work"]:
-            result["verified"] = verify_apps(python, work["plugins"], work["text"], work["runas"])
+            load_text = startup_config_text(work["config_file"], work["text"])
+            result["verified"] = verify_apps(python, work["plugins"], load_text, work["runas"])
         return result
     try:
         result["verified"] = apply(work, params, python)

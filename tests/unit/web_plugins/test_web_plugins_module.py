@@ -223,3 +223,24 @@ def test_checks_run_as_the_owner_of_omerodir_when_root(tmp_path, monkeypatch):
     assert mod.verification_identity(dict(params, verify_user="nobody")) == (nobody.pw_uid, nobody.pw_gid)
     with pytest.raises(mod.ModuleFailure, match="verify_user no-such-user does not exist"):
         mod.verification_identity(dict(params, verify_user="no-such-user"))
+
+
+def test_verification_loads_what_the_next_start_will_load(tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "01-default-webapps.omero").write_text("config append --set -- omero.web.middleware '{}'\n")
+    (config / "20-plugins.omero").write_text("config set -- omero.web.apps '[\"old\"]'\n")
+    (config / "30-site.omero").write_text("config set -- omero.web.debug false")  # no final newline
+    (config / "notes.txt").write_text("ignored")
+    new = "config set -- omero.web.apps '[\"new\"]'\n"
+    env = {"CONFIG_omero_web_server__list": '[["omeroserver", 4064, "omero"]]', "HOME": "/root"}
+    text = mod.startup_config_text(str(config / "20-plugins.omero"), new, environ=env)
+    assert text.splitlines() == [
+        "config append --set -- omero.web.middleware '{}'",
+        "config set -- omero.web.apps '[\"new\"]'",
+        "config set -- omero.web.debug false",
+        "config set -- omero.web.server_list '[[\"omeroserver\", 4064, \"omero\"]]'",
+    ]
+    # A first run: the registration file does not exist yet but is loaded in its place.
+    (config / "20-plugins.omero").unlink()
+    assert mod.startup_config_text(str(config / "20-plugins.omero"), new, environ={}).splitlines()[1] == new.strip()
