@@ -85,11 +85,16 @@ assert sorted(apps) == sorted(want) and len(apps) == len(set(apps)), (apps, want
 }
 
 # --- 2. start, register through the module ---------------------------------------------
-docker run -d --name "$name" -p 127.0.0.1::4080 "$image" >/dev/null
+# CONFIG_* variables work as in the official image (and reach the module's verification):
+# the server list names the stack's server service (no OMERO.server runs here).
+docker run -d --name "$name" -p 127.0.0.1::4080 \
+  -e 'CONFIG_omero_web_server__list=[["omeroserver", 4064, "omero"]]' "$image" >/dev/null
 get_port
 wait_web
 log "OMERO.web up on port $port (no plugins registered yet)"
 expect /figure/ 404
+servers="$(docker exec "$name" omero config get omero.web.server_list)"
+[ "$servers" = '[["omeroserver", 4064, "omero"]]' ] || fail "CONFIG_omero_web_server__list not applied: $servers"
 
 res="$(register -e smoke_check=true)"
 [ "$(field "$res" changed)" = true ] || fail "check mode did not report a change: $res"
