@@ -23,7 +23,7 @@ def main():
     if len(sys.argv) > 2:
         cmd += ["-e", "@" + sys.argv[2]]
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_CALLBACKS_ENABLED="")
+               ANSIBLE_STDOUT_CALLBACK="default")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     logdir = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
     n = len(list(logdir.glob("site_run-*.log")))
@@ -35,7 +35,7 @@ def main():
         if m and m.group("host") != "localhost":
             counts = {k: int(v) for k, v in (kv.split("=") for kv in m.group("counts").split())}
     print(json.dumps({"rc": proc.returncode, "log": str(log), **counts,
-                      "tail": proc.stdout.splitlines()[-40:] if proc.returncode else []}))
+                      "tail": (proc.stdout + proc.stderr).splitlines()[-40:] if proc.returncode else []}))
 
 
 if __name__ == "__main__":
