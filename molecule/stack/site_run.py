@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run a playbook of the collection against this scenario's inventory, from verify.
 
 Usage: site_run.py PLAYBOOK [EXTRA_VARS_FILE]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark of the deploy path on this machine (run on demand, not part of `make test`).
 
 Usage: tests/bench/run.sh   (or: VENV/bin/python tests/bench/bench.py with the test venv)
@@ -76,7 +75,7 @@ def main():
     try:
         molecule("create")
         molecule("prepare")
-        result["fresh_converge_s"], _ = molecule("converge")
+        result["fresh_converge_s"] = molecule("converge")[0]
         before = container_ids()
         result["noop_s"], result["noop_changed"] = molecule("converge")
         result["noop_recreated"] = len(container_ids() - before)
@@ -87,7 +86,7 @@ def main():
         db["env"] = dict(db.get("env", {}), POSTGRES_INITDB_ARGS="--data-checksums")
         result["postgres_setting_recreated"] = recreated_by({"omero_services": {**services, "database": db}})
         molecule("converge")  # back to the inventory's settings
-        noop_empty, _ = molecule("converge")
+        noop_empty = molecule("converge")[0]
         base = group_vars.get("omero_site_base_dir", "/srv/omero")
         # The OMERO binary repository when OMERO.server runs; in the offline scenario
         # (no OMERO.server) another directory the layout role manages: Redis's data.
@@ -102,7 +101,7 @@ def main():
             "os.makedirs(d, exist_ok=True)\n"
             "for i in range(100000):\n"
             "    open(os.path.join(d, 'f%06d' % i), 'w').write('x')\n"))
-        noop_full, _ = molecule("converge")
+        noop_full = molecule("converge")[0]
         result["noop_100k_files_s"] = noop_full
         result["noop_no_files_s"] = noop_empty
         result["file_count_ratio"] = round(noop_full / noop_empty, 3)

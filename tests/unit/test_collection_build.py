@@ -45,7 +45,7 @@ def installed(tmp_path_factory):
 
 
 def test_tarball_ships_roles_and_plugins_but_not_test_tooling(installed):
-    tarball, _ = installed
+    tarball = installed[0]
     with tarfile.open(tarball) as tar:
         names = tar.getnames()
     assert "MANIFEST.json" in names
@@ -61,7 +61,7 @@ def _roles():
 
 
 def test_installed_collection_is_found_by_fqcn(installed):
-    _, dest = installed
+    dest = installed[1]
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest))
     listing = _run([BIN / "ansible-galaxy", "collection", "list", "omero_docker.stack",
                     "--format", "json"], env=env).stdout

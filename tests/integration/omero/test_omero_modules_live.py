@@ -84,19 +84,19 @@ def _modules():
 
 
 def test_bad_credentials(run, conn_args):
-    omero_group, _, _ = _modules()
+    omero_group = _modules()[0]
     result = run(omero_group, {"groups": []}, connection=dict(conn_args, password="not-the-password-" + PREFIX))
     assert result["failed"] and result["error_kind"] == "bad_credentials", result
 
 
 def test_unreachable(run, conn_args):
-    omero_group, _, _ = _modules()
+    omero_group = _modules()[0]
     result = run(omero_group, {"groups": []}, connection=dict(conn_args, port=1, connect_timeout=5))
     assert result["failed"] and result["error_kind"] == "unreachable", result
 
 
 def test_groups(run):
-    omero_group, _, _ = _modules()
+    omero_group = _modules()[0]
     groups = [{"name": PREFIX + "-a", "permissions": "private"}, {"name": PREFIX + "-b", "permissions": "read-only"}]
     assert run(omero_group, {"groups": groups}, check=True)["created"] == [g["name"] for g in groups]
     assert run(omero_group, {"groups": groups})["created"] == [g["name"] for g in groups]
@@ -107,7 +107,7 @@ def test_groups(run):
 
 
 def test_users(run, conn_args):
-    omero_group, omero_user, _ = _modules()
+    omero_group, omero_user = _modules()[:2]
     g1, g2 = PREFIX + "-u1", PREFIX + "-u2"
     run(omero_group, {"groups": [{"name": g1}, {"name": g2}]})
     pw = secrets.token_urlsafe(18)
@@ -133,7 +133,7 @@ def test_users(run, conn_args):
 
 
 def test_scripts(run):
-    _, _, omero_script = _modules()
+    omero_script = _modules()[2]
     folder = "/" + PREFIX.replace("-", "_")
     one = {"path": folder + "/One.py", "content": "# one\n"}
     two = {"path": folder + "/Two.py", "content": "# two\n"}
@@ -151,7 +151,7 @@ def test_scripts(run):
 
 
 def test_official_scripts_check_mode(run):
-    _, _, omero_script = _modules()
+    omero_script = _modules()[2]
     result = run(omero_script, {"official": ["*"]}, check=True)
     assert "failed" not in result, result
     assert result["official_version"]

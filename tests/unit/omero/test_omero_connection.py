@@ -136,7 +136,7 @@ def test_server_that_hangs_up_is_unreachable_with_the_real_client(run_module):
     def hang_up():
         while True:
             try:
-                conn, _ = listener.accept()
+                conn = listener.accept()[0]
             except OSError:
                 return
             conn.close()

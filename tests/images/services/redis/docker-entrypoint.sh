@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Entrypoint of the test Redis image. Same contract as the official redis:8 image's
 # docker-entrypoint.sh (written anew for Debian's redis-server):
 #   - a first argument starting with "-" or ending in ".conf" means "redis-server <args>";
