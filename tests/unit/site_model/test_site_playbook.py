@@ -27,9 +27,16 @@ COMPOSE = os.path.expanduser("~/.cache/omero_docker_stack/bin/docker-compose")
 
 
 def compose_binary():
+    """A Compose v2 binary: $DOCKER_COMPOSE_BINARY, the cached one, or one extracted from
+    the offline Debian 13 test image by tests/images/compose/extract.sh (once)."""
     for candidate in (os.environ.get("DOCKER_COMPOSE_BINARY"), COMPOSE, shutil.which("docker-compose")):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
+    if shutil.which("docker"):
+        proc = subprocess.run([str(REPO_ROOT / "tests" / "images" / "compose" / "extract.sh")],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode == 0 and os.access(proc.stdout.strip(), os.X_OK):
+            return proc.stdout.strip()
     return None
 
 
@@ -134,11 +141,18 @@ def test_inventory_renders_a_valid_site(tmp_path, inventory):
     assert (base / "data" / "omero").stat().st_uid == 1000
     if inventory != "local":
         return
+    # Ownership is never fixed recursively: data written by someone else stays as it is.
+    foreign = base / "data" / "omero" / "ManagedRepository" / "file.tif"
+    foreign.parent.mkdir()
+    foreign.write_text("pixels")
+    os.chown(foreign.parent, 4242, 4242)
+    os.chown(foreign, 4242, 4242)
     # Idempotent (checked on one inventory: runs are slow on a loaded 2-core machine).
     rc, data = run_playbook(tmp_path, REPO_ROOT / "inventories" / inventory, *args)
     assert rc == 0
     changed = {h: s["changed"] for h, s in data["stats"].items()}
     assert changed == {"localhost": 0}, _changed_tasks(data)
+    assert (foreign.stat().st_uid, foreign.parent.stat().st_uid) == (4242, 4242)
 
 
 def _changed_tasks(data):
