@@ -387,7 +387,7 @@ def _services(catalog, overrides, errors):
         svc.setdefault("restart", "unless-stopped")
         for key in ("ports", "env", "secret_env", "secret_files", "config_files", "resources", "extra"):
             svc[key] = svc.get(key) or {}
-        for key in ("volumes", "depends_on", "optional_deps"):
+        for key in ("volumes", "depends_on", "optional_deps", "restart_with"):
             svc[key] = svc.get(key) or []
     return services
 
@@ -824,6 +824,19 @@ class _Renderer(object):
         }
         self.compose_services[name] = definition
 
+    def apply_restart_with(self, enabled):
+        """Fold the own input hashes of the services a service declares it restarts with
+        (catalog ``restart_with``) into its hash label, so that Compose recreates it
+        whenever one of them is recreated. Not transitive: each service lists its peers."""
+        own = dict(self.hashes)
+        for name in enabled:
+            peers = sorted(p for p in self.services[name]["restart_with"] if p in own)
+            if not peers:
+                continue
+            digest = _canonical_hash({"own": own[name], "restart_with": dict((p, own[p]) for p in peers)})
+            self.hashes[name] = digest
+            self.compose_services[name]["labels"][HASH_LABEL] = digest
+
     def compose(self):
         compose = {
             "name": self.site_name,
@@ -900,6 +913,7 @@ def build_site_model(site, secret_values=None, catalog=None, generated=()):
         renderer.secret_ref(sname)
     for name in enabled:
         renderer.render(name)
+    renderer.apply_restart_with(enabled)
 
     return {
         "schema": MODEL_SCHEMA,

@@ -168,6 +168,21 @@ def test_inputs_hash_changes_only_for_the_services_whose_inputs_change():
     assert after["compose"]["services"]["omeroweb"]["labels"][HASH_LABEL] == after["service_hashes"]["omeroweb"]
 
 
+def test_declared_restart_with_recreates_dependents_and_nothing_else():
+    """omeroweb declares `restart_with: [redis]` in the catalog: a change of Redis's
+    inputs changes both labels; a change of omeroweb's own leaves Redis alone."""
+    catalog = load_catalog()
+    assert catalog["services"]["omeroweb"]["restart_with"] == ["redis"]
+    before = _build(base_site())
+    after = _build(merged(base_site(), {"omero_services": {"redis": {"env": {"REDIS_EXTRA": "1"}}}}, "/x"))
+    changed = {n for n in before["service_hashes"] if before["service_hashes"][n] != after["service_hashes"][n]}
+    assert changed == {"redis", "omeroweb"}
+    for name in changed:
+        assert after["compose"]["services"][name]["labels"][HASH_LABEL] == after["service_hashes"][name]
+    web_only = _build(merged(base_site(), {"omero_web_config": {"omero.web.page_size": 50}}, "/x"))
+    assert web_only["service_hashes"]["redis"] == before["service_hashes"]["redis"]
+
+
 def test_inputs_hash_follows_secret_values_without_revealing_them():
     before = _build(base_site())
     site = base_site()
