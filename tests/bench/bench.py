@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-SCENARIO = "stack"
+SCENARIO = os.environ.get("BENCH_SCENARIO", "stack")
 HOST = f"omero-stack-{SCENARIO}"
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)")
 
