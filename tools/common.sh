@@ -23,3 +23,9 @@ pip_quiet() {
   "$venv/bin/pip" --quiet "$@" 2>&1 | grep -v '^WARNING: Location .* is ignored' >&2 || true
   return "${PIPESTATUS[0]}"
 }
+
+# collections_dir: the ANSIBLE_COLLECTIONS_PATH entry where tools/venv.sh exposes this
+# checkout as omero_docker.stack (one per checkout, keyed by its path).
+collections_dir() {
+  printf '%s/collections/%s\n' "$OMERO_STACK_CACHE" "$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-12)"
+}

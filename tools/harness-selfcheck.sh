@@ -5,7 +5,8 @@
 # step to FAIL. Exits non-zero if the broken role slips through.
 source "$(dirname "$0")/common.sh"
 venv="${1:?usage: harness-selfcheck.sh VENV}"
-export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$venv/collections"
+ANSIBLE_COLLECTIONS_PATH="$(collections_dir)"
+export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH
 export MOLECULE_GLOB="molecule/*/molecule.yml" MOLECULE_HOST_DISTRO=trixie
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1 HARNESS_PROBE_BREAK=1
 cd "$REPO_ROOT" || exit 1

@@ -16,7 +16,8 @@ if [ "${#scenarios[@]}" -eq 0 ]; then
   done
 fi
 export PATH="$venv/bin:$PATH"
-export ANSIBLE_COLLECTIONS_PATH="$venv/collections"
+ANSIBLE_COLLECTIONS_PATH="$(collections_dir)"
+export ANSIBLE_COLLECTIONS_PATH
 export MOLECULE_GLOB="molecule/*/molecule.yml"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
 cd "$REPO_ROOT" || exit 1

@@ -4,7 +4,8 @@
 # Creates its cached virtualenv with the pinned requirements on first use.
 source "$(dirname "$0")/common.sh"
 venv="$("$REPO_ROOT/tools/venv.sh" run)"
-export ANSIBLE_COLLECTIONS_PATH="$venv/collections"
+ANSIBLE_COLLECTIONS_PATH="$(collections_dir)"
+export ANSIBLE_COLLECTIONS_PATH
 cd "$REPO_ROOT" || exit 1
 inventory=(-i inventories/local)
 for a in "$@"; do case "$a" in -i|--inventory|--inventory=*|-i*) inventory=() ;; esac; done

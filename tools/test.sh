@@ -14,7 +14,8 @@ t0=$SECONDS
 "$REPO_ROOT/tools/apt-deps.sh" debootstrap shellcheck
 venv="$("$REPO_ROOT/tools/venv.sh" test)"
 export PATH="$venv/bin:$PATH"
-export ANSIBLE_COLLECTIONS_PATH="$venv/collections"
+ANSIBLE_COLLECTIONS_PATH="$(collections_dir)"
+export ANSIBLE_COLLECTIONS_PATH
 cd "$REPO_ROOT" || exit 1
 
 done_stages=0

@@ -25,8 +25,9 @@ if [ ! -f "$venv/.complete" ]; then
   pip_quiet "$venv" install -r "$req"
   touch "$venv/.complete"
 fi
-# Expose the checkout as an installed collection (a symlink, so edits are live).
-coll="$venv/collections/ansible_collections/omero_docker"
+# Expose this checkout as an installed collection (a symlink, so edits are live),
+# in a tree of its own: two checkouts sharing one venv never see each other.
+coll="$(collections_dir)/ansible_collections/omero_docker"
 mkdir -p "$coll"
 ln -sfn "$REPO_ROOT" "$coll/stack"
 printf '%s\n' "$venv"

@@ -80,14 +80,22 @@ class ActionModule(ActionBase):
             result["secret_values"] = dict((k, secret_values[k]) for k in model["secrets"] if k in secret_values)
             result["_ansible_no_log"] = True
         else:
+            # Where the generated secrets are (a path, never a value), for reports.
+            model["site"]["secrets_store"] = (self._store_path(site)
+                                              if site.get("omero_site_generate_secrets") is True else "")
             result["ansible_facts"] = {args["fact_name"]: model}
         return result
 
-    def _generated_secrets(self, site, secret_values):
-        """Fill missing required secrets from the controller store, generating new ones."""
+    @staticmethod
+    def _store_path(site):
+        """Where generated secrets are kept on the controller."""
         site_name = site.get("omero_site_name") or SITE_DEFAULTS["omero_site_name"]
         store = site.get("omero_site_secrets_store") or secretlib.default_store_path(str(site_name))
-        store = os.path.expanduser(str(store))
+        return os.path.expanduser(str(store))
+
+    def _generated_secrets(self, site, secret_values):
+        """Fill missing required secrets from the controller store, generating new ones."""
+        store = self._store_path(site)
         missing = [n for n in secrets_needed(site) if n not in secret_values]
         if not missing:
             return [], []

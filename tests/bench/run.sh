@@ -6,7 +6,8 @@ venv="$("$REPO_ROOT/tools/venv.sh" test)"
 "$REPO_ROOT/tools/docker-engine.sh" ensure
 "$REPO_ROOT/tests/images/build.sh" trixie
 "$REPO_ROOT/tests/images/services/build.sh"
-export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$venv/collections"
+ANSIBLE_COLLECTIONS_PATH="$(collections_dir)"
+export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH
 export MOLECULE_GLOB="molecule/*/molecule.yml" MOLECULE_HOST_DISTRO=trixie
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
 exec "$venv/bin/python" "$REPO_ROOT/tests/bench/bench.py"
