@@ -9,14 +9,14 @@ venv="${1:?usage: omero-py.sh VENV}"
 py="$venv/bin/python"
 [ -x "$py" ] || die "no Python in virtualenv $venv"
 req="$REPO_ROOT/requirements/omero.txt"
-stamp="$venv/.omero-py-$(content_key "$req" "$REPO_ROOT/tests/images/wheels/zeroc-ice.sh")"
+stamp="$venv/.omero-py-$(content_key "$req" "$REPO_ROOT/requirements/constraints.txt" "$REPO_ROOT/tests/images/wheels/zeroc-ice.sh")"
 if [ -f "$stamp" ] && "$py" -c 'import omero, omero.gateway' >/dev/null 2>&1; then
   exit 0
 fi
 log "installing omero-py into $venv"
 whl="$(PYTHON="$py" "$REPO_ROOT/tests/images/wheels/zeroc-ice.sh")"
 [ -f "$whl" ] || die "no zeroc-ice wheel at '$whl'"
-pip_quiet "$venv" install "$whl" -r "$req"
+pip_quiet "$venv" install "$whl" -r "$req" -c "$REPO_ROOT/requirements/constraints.txt"
 "$py" -c 'import omero, omero.gateway' || die "omero-py does not import in $venv after installing it"
 rm -f "$venv"/.omero-py-*
 touch "$stamp"

@@ -22,7 +22,7 @@ if [ ! -f "$venv/.complete" ]; then
   rm -rf "$venv"
   "$py" -m venv "$venv"
   pip_quiet "$venv" install --upgrade pip
-  pip_quiet "$venv" install -r "$req"
+  pip_quiet "$venv" install -r "$req" -c "$REPO_ROOT/requirements/constraints.txt"
   touch "$venv/.complete"
 fi
 # Expose this checkout as an installed collection (a symlink, so edits are live),
