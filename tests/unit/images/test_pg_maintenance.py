@@ -1,0 +1,301 @@
+"""The pg-maintenance image (files/images/pg-maintenance) against a real PostgreSQL.
+
+Builds the image on the local test image omero-stack-test/postgres:17 (tagged
+omero-stack-test/pg-maintenance-unit:<hash of the directory and base>), starts a
+PostgreSQL container on a network of its own, and runs pg-maintenance with a short
+interval and a host directory mounted at /backups. Skipped when no Docker engine
+answers or the PostgreSQL test image is missing (tests/images/services/build.sh
+postgres builds it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+CONTEXT = REPO_ROOT / "files" / "images" / "pg-maintenance"
+PG_IMAGE = os.environ.get("OMERO_STACK_TEST_POSTGRES_IMAGE", "omero-stack-test/postgres:17")
+DB, USER, PASSWORD = "omero", "omero", "unit-secret"
+DUMP_NAME = re.compile(rf"^{DB}-\d{{8}}T\d{{6}}Z\.dump$")
+
+
+def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    if shutil.which("docker") is None:
+        pytest.skip("no docker client")
+    try:
+        info = docker("info", check=False, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.skip("docker info timed out")
+    if info.returncode != 0:
+        pytest.skip(f"no Docker engine answers (docker info: {info.stderr.strip()[:200]})")
+    base = docker("image", "inspect", "-f", "{{.Id}}", PG_IMAGE, check=False)
+    if base.returncode != 0:
+        pytest.skip(f"{PG_IMAGE} is missing: run tests/images/services/build.sh postgres")
+    digest = hashlib.sha256(base.stdout.strip().encode())
+    for f in sorted(p for p in CONTEXT.rglob("*") if p.is_file()):
+        digest.update(f"\n{f.relative_to(CONTEXT)} {f.stat().st_mode:o}\n".encode())
+        digest.update(f.read_bytes())
+    tag = f"omero-stack-test/pg-maintenance-unit:{digest.hexdigest()[:12]}"
+    if docker("image", "inspect", tag, check=False).returncode != 0:
+        proc = subprocess.run(
+            ["docker", "build", "--pull=false", "-q", "--build-arg", f"BASE_IMAGE={PG_IMAGE}", "-t", tag, str(CONTEXT)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "DOCKER_BUILDKIT": "0"},
+            check=False,
+        )
+        assert proc.returncode == 0, f"docker build failed:\n{proc.stdout}\n{proc.stderr}"
+    return tag
+
+
+@pytest.fixture(scope="module")
+def containers():
+    """Names of containers to remove at the end of the module."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        docker("rm", "-f", "-v", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def server(image, containers):
+    """A PostgreSQL server (network alias ``db``) holding table t with one row."""
+    network = f"pgm-unit-{uuid.uuid4().hex[:8]}"
+    docker("network", "create", network)
+    name = f"{network}-db"
+    containers.append(name)
+    try:
+        docker(
+            "run", "-d", "--name", name, "--network", network, "--network-alias", "db",
+            "-e", f"POSTGRES_USER={USER}", "-e", f"POSTGRES_PASSWORD={PASSWORD}", "-e", f"POSTGRES_DB={DB}",
+            PG_IMAGE,
+        )  # fmt: skip
+        wait_for(
+            lambda: docker("exec", name, "pg_isready", "-h", "127.0.0.1", "-U", USER, "-d", DB, check=False).returncode
+            == 0,
+            60,
+            "PostgreSQL to accept TCP connections",
+        )
+        psql(name, "CREATE TABLE t (x text); INSERT INTO t VALUES ('unit-row-42');")
+        yield {"network": network, "name": name, "image": image, "containers": containers}
+    finally:
+        for c in list(containers):
+            docker("rm", "-f", "-v", c, check=False)
+        containers.clear()
+        docker("network", "rm", network, check=False)
+
+
+def psql(container: str, sql: str) -> str:
+    return docker(
+        "exec", "-e", f"PGPASSWORD={PASSWORD}", container,
+        "psql", "-h", "127.0.0.1", "-U", USER, "-d", DB, "-v", "ON_ERROR_STOP=1", "-tAc", sql,
+    ).stdout.strip()  # fmt: skip
+
+
+@pytest.fixture
+def backups(tmp_path) -> Path:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the backup directory to uid 999")
+    d = tmp_path / "backups"
+    d.mkdir(mode=0o750)
+    os.chown(d, 999, 999)
+    d.chmod(0o750)
+    return d
+
+
+def run_maintenance(server, backups, *env: str) -> str:
+    """Start pg-maintenance (detached) against ``server``; ``env`` overrides the defaults."""
+    name = f"{server['network']}-m{uuid.uuid4().hex[:6]}"
+    server["containers"].append(name)
+    env_args = []
+    defaults = {
+        "PGHOST": "db",
+        "PGUSER": USER,
+        "PGDATABASE": DB,
+        "PGPASSWORD": PASSWORD,
+        "PG_MAINTENANCE_INTERVAL": "3",
+        "PG_MAINTENANCE_KEEP": "2",
+        "PG_MAINTENANCE_RETRY_DELAY": "1",
+        "PG_MAINTENANCE_RETRIES": "2",
+    }
+    given = dict(e.split("=", 1) for e in env)
+    for key, value in {**defaults, **given}.items():
+        env_args += ["-e", f"{key}={value}"]
+    docker(
+        "run", "-d", "--name", name, "--network", server["network"],
+        "-v", f"{backups}:/backups", *env_args, server["image"],
+    )  # fmt: skip
+    return name
+
+
+def logs(name: str) -> str:
+    proc = docker("logs", name)
+    return proc.stdout + proc.stderr
+
+
+def status(backups: Path) -> str:
+    f = backups / ".pg-maintenance-status"
+    return f.read_text().strip() if f.exists() else ""
+
+
+def exit_code(name: str, timeout: float) -> int:
+    def stopped():
+        return docker("inspect", "-f", "{{.State.Running}}", name).stdout.strip() == "false"
+
+    wait_for(stopped, timeout, f"{name} to exit")
+    return int(docker("inspect", "-f", "{{.State.ExitCode}}", name).stdout.strip())
+
+
+def test_dumps_keep_vacuum_status_and_stop(image, server, backups):
+    # not ours: never touched; an old dump of the database: pruned as the oldest
+    (backups / "notes.txt").write_text("keep me\n")
+    (backups / "other-20200101T000000Z.dump").write_text("another database\n")
+    (backups / f"{DB}-20200101T000000Z.dump").write_text("old dump\n")
+    name = run_maintenance(server, backups)
+
+    wait_for(lambda: len(re.findall(r"dump /backups/\S+ \(\d+ bytes\) ok", logs(name))) >= 3, 45, "three dumps")
+    wait_for(lambda: status(backups).startswith("ok "), 10, "status ok")
+    text = logs(name)
+    assert "vacuum analyze of omero ok" in text
+    assert re.search(rf"pg-maintenance: dump /backups/{DB}-\d{{8}}T\d{{6}}Z\.dump \(\d+ bytes\) ok", text)
+
+    dumps = sorted(p.name for p in backups.iterdir() if DUMP_NAME.match(p.name))
+    assert len(dumps) == 2, (dumps, text)
+    assert f"{DB}-20200101T000000Z.dump" not in dumps
+    assert (backups / "notes.txt").read_text() == "keep me\n"
+    assert (backups / "other-20200101T000000Z.dump").exists()
+    assert not [p for p in backups.iterdir() if p.name.endswith(".partial")]
+    assert oct(backups.joinpath(dumps[-1]).stat().st_mode & 0o777) == "0o640"
+
+    fields = status(backups).split()
+    assert fields[0] == "ok" and abs(int(fields[1]) - time.time()) < 60
+    assert fields[2].startswith(f"/backups/{DB}-")
+
+    health = docker("exec", name, "/usr/local/bin/pg-maintenance-healthcheck", check=False)
+    assert health.returncode == 0, health.stdout + health.stderr
+
+    # the newest dump is a valid custom-format archive holding the row
+    listing = docker(
+        "run", "--rm", "--entrypoint", "pg_restore", "-v", f"{backups}:/b:ro", image, "--list", f"/b/{dumps[-1]}"
+    ).stdout
+    assert "TABLE DATA public t " in listing
+    data = docker(
+        "run", "--rm", "--entrypoint", "pg_restore", "-v", f"{backups}:/b:ro", image,
+        "--data-only", "-f", "-", f"/b/{dumps[-1]}",
+    ).stdout  # fmt: skip
+    assert "unit-row-42" in data
+    assert psql(server["name"], "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 't'") == "t"
+
+    started = time.monotonic()
+    docker("stop", "-t", "20", name)
+    assert time.monotonic() - started < 5, "SIGTERM did not stop pg-maintenance promptly"
+    assert exit_code(name, 5) == 0
+    assert "SIGTERM: stopping" in logs(name)
+
+
+def test_wrong_password_retries_then_exits_1(image, server, backups):
+    name = run_maintenance(server, backups, "PGPASSWORD=wrong", "PG_MAINTENANCE_RETRIES=2")
+    assert exit_code(name, 40) == 1
+    text = logs(name)
+    assert text.count("pg_dump of omero failed") == 3, text
+    assert "password authentication failed" in text
+    assert "retry 2 of 2" in text
+    assert "cycle failed 3 times in a row" in text
+    fields = status(backups).split(" ", 2)
+    assert fields[0] == "failed" and "pg_dump of omero failed" in fields[2]
+    assert not [p.name for p in backups.iterdir() if p.name.startswith(f"{DB}-")]
+    health = docker(
+        "run", "--rm", "--entrypoint", "/usr/local/bin/pg-maintenance-healthcheck",
+        "-v", f"{backups}:/backups:ro", image,
+        check=False,
+    )  # fmt: skip
+    assert health.returncode == 1 and health.stdout.startswith("unhealthy: last cycle failed: pg_dump")
+
+
+def test_unreachable_server_fails(server, backups):
+    name = run_maintenance(
+        server, backups, "PGHOST=no-such-host", "PG_MAINTENANCE_READY_TIMEOUT=1", "PG_MAINTENANCE_RETRIES=0"
+    )
+    assert exit_code(name, 30) == 1
+    assert "no-such-host:5432 not ready after 1s" in logs(name)
+    assert status(backups).startswith("failed ")
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ("PG_MAINTENANCE_KEEP=0", "PG_MAINTENANCE_KEEP"),
+        ("PG_MAINTENANCE_KEEP=seven", "PG_MAINTENANCE_KEEP"),
+        ("PG_MAINTENANCE_INTERVAL=-5", "PG_MAINTENANCE_INTERVAL"),
+        ("PG_MAINTENANCE_VACUUM=maybe", "PG_MAINTENANCE_VACUUM"),
+        ("PG_MAINTENANCE_RETRIES=1.5", "PG_MAINTENANCE_RETRIES"),
+        ("PG_MAINTENANCE_RETRY_DELAY=", None),  # empty: the default
+        ("PGDATABASE=", "PGDATABASE"),
+        ("PGPORT=70000", "PGPORT"),
+    ],
+)
+def test_bad_settings_exit_2(server, backups, env, variable):
+    name = run_maintenance(server, backups, "PG_MAINTENANCE_INTERVAL=600", env)
+    if variable is None:
+        wait_for(lambda: status(backups).startswith("ok "), 30, "a first cycle")
+        return
+    assert exit_code(name, 20) == 2
+    text = logs(name)
+    assert f"configuration error: {variable} " in text, text
+    assert not (backups / ".pg-maintenance-status").exists()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("starting", 0, 0, "starting"),
+        ("ok {epoch} /backups/omero-x.dump", 60, 0, "ok: last dump"),
+        ("ok {epoch} /backups/omero-x.dump", 2 * 600 + 3600 + 120, 1, "unhealthy: last successful cycle"),
+        ("failed {epoch} pg_dump failed", 0, 1, "unhealthy: last cycle failed: pg_dump failed"),
+        ("garbage", 0, 1, "unhealthy: bad status line"),
+        (None, 0, 1, "unhealthy: no status"),
+    ],
+)
+def test_healthcheck(image, backups, case):
+    line, age, rc, message = case
+    if line is not None:
+        f = backups / ".pg-maintenance-status"
+        f.write_text(line.format(epoch=int(time.time()) - age) + "\n")
+        f.chmod(0o644)
+    proc = docker(
+        "run", "--rm", "--entrypoint", "/usr/local/bin/pg-maintenance-healthcheck", "-e", "PG_MAINTENANCE_INTERVAL=600",
+        "-v", f"{backups}:/backups:ro", image,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == rc, proc.stdout + proc.stderr
+    assert proc.stdout.startswith(message)
+    assert len(proc.stdout.strip().splitlines()) == 1
