@@ -48,14 +48,21 @@ for s in $stages; do
       "$REPO_ROOT/tools/sanity.sh"
       ;;
     unit)
-      # omero-py (with the patched zeroc-ice wheel) for the OMERO modules' tests.
+      # omero-py (with the patched zeroc-ice wheel) for the OMERO modules' tests; the
+      # engine and the service test images for the tests of the image payloads
+      # (pg-maintenance against a real PostgreSQL).
       "$REPO_ROOT/tools/omero-py.sh" "$venv"
+      "$REPO_ROOT/tools/docker-engine.sh" ensure
+      "$REPO_ROOT/tests/images/build.sh"
+      "$REPO_ROOT/tests/images/services/build.sh" >/dev/null
       pytest -q -p no:cacheprovider tests/unit
       ;;
     molecule)
       "$REPO_ROOT/tools/docker-engine.sh" ensure
       "$REPO_ROOT/tests/images/build.sh"
       "$REPO_ROOT/tests/images/services/build.sh" >/dev/null
+      # OMERO.web test base image (the stack scenario builds the site image on it).
+      "$REPO_ROOT/tests/images/omero-web/build.sh" >/dev/null
       "$REPO_ROOT/tools/molecule-all.sh" "$venv"
       if [ -z "${MOLECULE_SCENARIOS:-}" ] || [[ " $MOLECULE_SCENARIOS " == *" harness "* ]]; then
         "$REPO_ROOT/tools/harness-selfcheck.sh" "$venv"

@@ -8,9 +8,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fcntl
+import hashlib
 import json
 import os
 
+from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
@@ -67,7 +69,7 @@ class ActionModule(ActionBase):
                               % to_text(exc))
                 return result
         try:
-            model = build_site_model(site, secret_values, generated=generated)
+            model = build_site_model(site, secret_values, generated=generated, local_files=self._local_files(site))
         except SiteModelError as exc:
             result.update(failed=True, msg=exc.format(),
                           errors=[{"variable": v, "message": m} for v, m in exc.errors])
@@ -85,6 +87,28 @@ class ActionModule(ActionBase):
                                               if site.get("omero_site_generate_secrets") is True else "")
             result["ansible_facts"] = {args["fact_name"]: model}
         return result
+
+    def _local_files(self, site):
+        """Wheel files named in the site description, found like `copy: src=` finds files
+        (the play's files/ directories, or an absolute path), with their digests."""
+        specs = [p.get("pip") for p in (site.get("omero_web_plugins") or []) if isinstance(p, dict)]
+        specs += list(site.get("omero_server_cli_plugins") or [])
+        found = {}
+        for spec in specs:
+            if not isinstance(spec, str) or not spec.endswith(".whl") or "://" in spec or spec in found:
+                continue
+            try:
+                path = spec if os.path.isabs(spec) else self._find_needle("files", spec)
+            except AnsibleError:
+                continue  # the site model reports it, naming the variable
+            if not os.path.isfile(path):
+                continue
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            found[spec] = {"path": path, "sha256": digest.hexdigest()}
+        return found
 
     @staticmethod
     def _store_path(site):

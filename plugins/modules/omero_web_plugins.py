@@ -186,6 +186,12 @@ config_file:
   description: Path of the C(*.omero) file.
   returned: always
   type: str
+content:
+  description:
+    - The text of the C(*.omero) file as written (or, in check mode, as it would be written), for copying it
+      elsewhere, for example from a throw-away container of a built image to the host.
+  returned: always
+  type: str
 verified:
   description:
     - Per app, the plugin name and the URL prefix Django routes to it (C(/LABEL/), the app's AppConfig label),
@@ -595,6 +601,7 @@ def converge(params, check_mode=False, python=None):
         "managed": plan["managed"],
         "registration": work["registration"],
         "config_file": work["config_file"],
+        "content": work["text"],
         "state_file": work["state_file"],
         "verified": {},
         "diff": _diff(work),

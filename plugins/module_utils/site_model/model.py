@@ -24,15 +24,23 @@ import posixpath
 import re
 
 from ansible_collections.omero_docker.stack.plugins.module_utils.env_file import key_problem
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import images as imagelib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import monitoring, omero_config
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
+from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import (
+    REGISTRATION_KEYS,
+    PluginError,
+    validate_plugins,
+)
 
 MODEL_SCHEMA = 1
 LABEL_PREFIX = "org.omero-docker.stack"
 HASH_LABEL = LABEL_PREFIX + ".inputs-hash"
 OMERO_FILE_NAME = "60-omero-docker-stack.omero"
+# Written by the images stage (omero_web_plugins module), loaded before OMERO_FILE_NAME.
+WEB_PLUGINS_FILE_NAME = "20-plugins.omero"
 
 # Site-wide variables and their defaults. `omero_site_model` is the output fact.
 SITE_DEFAULTS = {
@@ -53,10 +61,11 @@ SITE_DEFAULTS = {
     "omero_site_log_max_files": 3,
 }
 OUTPUT_VARIABLES = ("omero_site_model",)
-LIST_VARIABLES = ("omero_web_plugins", "omero_scripts", "omero_groups", "omero_users")
+LIST_VARIABLES = ("omero_web_plugins", "omero_scripts", "omero_groups", "omero_users", "omero_server_cli_plugins",
+                  "omero_server_system_packages")
 DICT_VARIABLES = ("omero_services", "omero_server_config", "omero_web_config", "omero_secrets")
 
-SERVICE_OVERRIDE_KEYS = ("enabled", "image", "ports", "resources", "uid", "gid", "restart", "env",
+SERVICE_OVERRIDE_KEYS = ("enabled", "image", "build", "ports", "resources", "uid", "gid", "restart", "env",
                          "docker_socket")
 PORT_OVERRIDE_KEYS = ("host", "bind", "publish")
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
@@ -251,6 +260,7 @@ def _override_enabled(svc, value, var, errors):
 
 
 def _override_image(svc, image, var, errors):
+    svc["_image_given"] = True
     if isinstance(image, str):
         parsed = parse_image(image)
         if parsed is None:
@@ -266,6 +276,16 @@ def _override_image(svc, image, var, errors):
         _err(errors, var, problem)
     else:
         svc["image"] = merged
+
+
+def _override_build(svc, value, var, errors):
+    if not isinstance(value, bool):
+        _err(errors, var, "must be true or false, got '%s'" % (value,))
+    elif value and not svc.get("build"):
+        _err(errors, var, "service '%s' runs its image as it is: it has no site image to build (remove %s)"
+             % (svc["name"], var))
+    elif not value:
+        svc["build"] = None
 
 
 def _override_id(key):
@@ -358,6 +378,7 @@ _OVERRIDES = {
     "restart": _override_restart,
     "resources": _override_resources,
     "env": _override_env,
+    "build": _override_build,
     "docker_socket": _override_docker_socket,
     "ports": _override_ports,
 }
@@ -384,6 +405,10 @@ def _services(catalog, overrides, errors):
                 else:
                     _OVERRIDES[key](services[name], over[key], "%s.%s" % (var, key), errors)
     for svc in services.values():
+        base_from = (svc.get("build") or {}).get("base_from")
+        if base_from and not svc.pop("_image_given", False):
+            svc["image"] = copy.deepcopy(services[base_from]["image"])
+        svc.pop("_image_given", None)
         svc.setdefault("restart", "unless-stopped")
         for key in ("ports", "env", "secret_env", "secret_files", "config_files", "resources", "extra"):
             svc[key] = svc.get(key) or {}
@@ -675,7 +700,8 @@ CADVISOR_MOUNTS = (("/", "/rootfs"), ("/var/run", "/var/run"), ("/sys", "/sys"),
 class _Renderer(object):
     """Derives the files, env files, secrets and compose definition of each enabled service."""
 
-    def __init__(self, catalog, settings, services, *, paths, used_paths, secrets, omero_files):
+    def __init__(self, catalog, settings, services, *, paths, used_paths, secrets, omero_files,
+                 web_registration=None):
         self.catalog = catalog
         self.settings = settings
         self.services = services
@@ -683,6 +709,7 @@ class _Renderer(object):
         self.used_paths = used_paths
         self.values, self.given, self.generated = secrets
         self.omero_files = omero_files
+        self.web_registration = web_registration
         self.enabled = sorted(n for n, s in services.items() if s["enabled"])
         self.site_name = settings["omero_site_name"]
         self.context = {
@@ -726,6 +753,11 @@ class _Renderer(object):
             component = svc["omero_config"]
             rendered[OMERO_FILE_NAME] = (self.omero_files[component],
                                          "/opt/omero/%s/config/%s" % (component, OMERO_FILE_NAME))
+        if svc.get("omero_config") == "web" and self.web_registration:
+            # Written by the images stage from the plugin list (what it hashes is here).
+            reg = self.web_registration
+            mounts.append(_bind(reg["file"], reg["target"]))
+            inputs["web_registration"] = {"plugins": reg["plugins"], "base_config": reg["base_config"]}
         for fname, content in monitoring.config_files(name, self.enabled, self.site_name).items():
             rendered[fname] = (content, svc["config_files"][fname])
         config_dir = posixpath.join(self.paths["config"], name)
@@ -781,7 +813,7 @@ class _Renderer(object):
     def definition(self, svc, env_path, mounts, secret_refs):
         settings = self.settings
         definition = {
-            "image": image_reference(svc["image"], settings["omero_site_registry_mirror"], svc.get("build", False)),
+            "image": svc.get("run_image") or image_reference(svc["image"], settings["omero_site_registry_mirror"]),
             "restart": svc["restart"],
             "env_file": [env_path],
             "networks": ["omero"],
@@ -852,8 +884,9 @@ class _Renderer(object):
         return dict((name, {
             "enabled": svc["enabled"],
             "description": svc.get("description", ""),
-            "image": image_reference(svc["image"], mirror, svc.get("build", False)),
-            "build": bool(svc.get("build", False)),
+            "image": svc.get("run_image") or image_reference(svc["image"], mirror),
+            "build": bool(svc.get("build")),
+            "base_image": image_reference(svc["image"], mirror) if svc.get("build") else "",
             "uid": svc["uid"],
             "gid": svc["gid"],
             "ports": svc["published_ports"],
@@ -882,33 +915,125 @@ def _unique_paths(directories):
     return unique
 
 
-def build_site_model(site, secret_values=None, catalog=None, generated=()):
+def _strict_plugins(plugins, local_files, errors):
+    """The plugin list as the site image holds it (wheels at their in-image path),
+    checked with the same rules as the omero_web_plugins module."""
+    dummy, dummy2, in_image = imagelib.web_requirements(plugins, [], local_files)
+    try:
+        validate_plugins(in_image)
+    except PluginError as exc:
+        _err(errors, "omero_web_plugins", "%s (every pip must be pinned: NAME==VERSION, a wheel file, or a git "
+                                          "URL at a 40-hex commit)" % exc)
+    return in_image
+
+
+def _plugin_secret_env(services, plugins, catalog, errors):
+    """Plugin settings whose value is a site secret travel as CONFIG_* variables in
+    OMERO.web's root-only env file (never in a rendered *.omero file)."""
+    web = services.get("omeroweb")
+    for i, plugin in enumerate(plugins):
+        given = plugin.get("secret_settings") if isinstance(plugin, dict) else None
+        if given is None:
+            continue
+        var = "omero_web_plugins[%d].secret_settings" % i
+        if not isinstance(given, dict):
+            _err(errors, var, "maps OMERO.web properties to secret names, e.g. {omero.web.x.db_password: "
+                              "plugin_db_password}")
+            continue
+        for prop, sname in sorted(given.items()):
+            problem = omero_config.property_name_problem(prop)
+            if problem:
+                _err(errors, "%s['%s']" % (var, prop), "invalid OMERO property name: %s" % problem)
+            elif sname not in catalog["secrets"]:
+                _err(errors, "%s['%s']" % (var, prop), "'%s' is not a site secret; one of: %s"
+                     % (sname, ", ".join(sorted(catalog["secrets"]))))
+            elif web is not None:
+                web["secret_env"][omero_config.config_env_name(prop)] = sname
+
+
+def _registration_split(web_ops):
+    """Site values of the registration lists (``set``) go to the plugin registration as
+    its base; appends stay in the site's *.omero file, loaded after it."""
+    base, rest = {}, []
+    for op, prop, text in web_ops:
+        if op == "set" and prop in REGISTRATION_KEYS:
+            base[prop] = text
+        else:
+            rest.append((op, prop, text))
+    return base, rest
+
+
+def _site_images(services, enabled, settings, site, local_files):
+    """Build specs of the enabled services with a site image; sets their run image."""
+    specs = {}
+    mirror = settings["omero_site_registry_mirror"]
+    for name in enabled:
+        svc = services[name]
+        build = svc.get("build")
+        if not build:
+            continue
+        copies, generated = [], {}
+        if build["context"] == "omero-web":
+            extra = [r for dep, reqs in sorted((build.get("requirements_with") or {}).items()) if dep in enabled
+                     for r in reqs]
+            generated["requirements.txt"], copies, dummy = imagelib.web_requirements(
+                site.get("omero_web_plugins") or [], extra, local_files)
+        elif build["context"] == "omero-server":
+            generated, copies = imagelib.server_files(site.get("omero_server_cli_plugins") or [],
+                                                      site.get("omero_server_system_packages") or [], local_files)
+        spec = imagelib.build_spec(name, build, image_reference(svc["image"], mirror), svc["image"]["tag"],
+                                   generated, copies, posixpath.join(settings["omero_site_base_dir"], "build", name))
+        svc["run_image"] = spec["reference"]
+        specs[name] = spec
+    return specs
+
+
+def build_site_model(site, secret_values=None, catalog=None, generated=(), local_files=None):
     """Validate ``site`` and return the site model (plain dict, no secret values).
 
     ``secret_values`` maps secret names to values (inventory ``omero_secrets`` merged
-    with generated ones); ``generated`` names those that were generated.
+    with generated ones); ``generated`` names those that were generated. ``local_files``
+    maps wheel files named in the site description to ``{path, sha256}`` on the
+    controller (found by the action plugin).
     """
     catalog = catalog or load_catalog()
     errors = []
     site = dict(site or {})
     settings = _site_settings(site, errors)
     services = _services(catalog, site.get("omero_services"), errors)
+    local_files = dict(local_files or {})
+    raw_plugins = site.get("omero_web_plugins") if isinstance(site.get("omero_web_plugins"), list) else []
+    _plugin_secret_env(services, raw_plugins, catalog, errors)
     _check_dependencies(services, errors)
     _ports(services, settings, errors)
     paths, directories, used_paths = _paths(catalog, services, settings, errors)
     values, given, needed = _validate_secrets(site, secret_values, catalog, services, errors)
     omero = _validate_omero(site, errors)
+    imagelib.validate_inputs(site, raw_plugins, local_files, errors)
+    in_image_plugins = [] if errors else _strict_plugins(raw_plugins, local_files, errors)
     if errors:
         raise SiteModelError(errors)
 
     # ---- derivation (the description is valid from here on) ----
     enabled = sorted(n for n, s in services.items() if s["enabled"])
     server_ops, web_ops = _omero_ops(settings, enabled, omero["server_ops"], omero["web_ops"])
+    registration_base, web_ops = _registration_split(web_ops)
+    images = _site_images(services, enabled, settings, site, local_files)
+    web_registration = None
+    if "omeroweb" in enabled:
+        web_dir = posixpath.join(paths["config"], "omeroweb")
+        web_registration = {
+            "plugins": in_image_plugins,
+            "base_config": registration_base,
+            "file": posixpath.join(web_dir, WEB_PLUGINS_FILE_NAME),
+            "target": "/opt/omero/web/config/" + WEB_PLUGINS_FILE_NAME,
+        }
     header = ("Rendered by omero_docker.stack from the site model; local edits are overwritten.\n"
               "Loaded by the image with `omero load` at container start.")
     omero_files = {"server": omero_config.render(server_ops, header), "web": omero_config.render(web_ops, header)}
     renderer = _Renderer(catalog, settings, services, paths=paths, used_paths=used_paths,
-                         secrets=(values, given, set(generated)), omero_files=omero_files)
+                         secrets=(values, given, set(generated)), omero_files=omero_files,
+                         web_registration=web_registration)
     for sname in sorted(needed | set(values)):
         renderer.secret_ref(sname)
     for name in enabled:
@@ -947,6 +1072,8 @@ def build_site_model(site, secret_values=None, catalog=None, generated=()):
             "web": [{"op": op, "property": prop, "value": text} for op, prop, text in web_ops],
         },
         "web_plugins": omero["plugins"],
+        "images": images,
+        "web_registration": web_registration,
         "scripts": omero["scripts"],
         "groups": omero["groups"],
         "users": omero["users"],

@@ -30,7 +30,9 @@ def test_catalog_covers_every_service_of_the_reference_stack():
         "grafana", "loki", "alloy", "blackbox-exporter", "node-exporter", "cadvisor", "postgres-exporter",
         "postgres-exporter-plugin", "redis-exporter", "path-usage-exporter", "portainer", "crowdsec",
     }
-    pins = {n: s["image"]["tag"] for n, s in services.items()}
+    pins = {n: s["image"]["tag"] for n, s in services.items() if "image" in s}
+    # pg-maintenance is built on the database image (catalog build.base_from).
+    assert "image" not in services["pg-maintenance"] and services["pg-maintenance"]["build"]["base_from"] == "database"
     assert pins["omeroserver"] == "5.6.17"
     assert pins["omeroweb"] == "5.31.0"
     assert pins["database"] == pins["database_plugin"] == "16.12"
@@ -138,7 +140,10 @@ def test_registry_mirror_rewrites_every_pulled_image():
     model = _build(merged(base_site(), {"omero_site_registry_mirror": "mirror.example.org:5000/hub"}, "/x"))
     images = {n: s["image"] for n, s in model["compose"]["services"].items()}
     assert images["database"] == "mirror.example.org:5000/hub/library/postgres:16.12"
-    assert images["omeroserver"] == "mirror.example.org:5000/hub/openmicroscopy/omero-server:5.6.17"
+    # Site images are built on the mirror's base image and run from the local tag.
+    assert model["services"]["omeroserver"]["base_image"] == "mirror.example.org:5000/hub/openmicroscopy/omero-server:5.6.17"
+    assert images["omeroserver"].startswith("omero-docker-stack/omero-server:5.6.17-h")
+    assert model["images"]["omeroserver"]["base"] == model["services"]["omeroserver"]["base_image"]
     assert images["postgres-exporter"] == "mirror.example.org:5000/hub/prometheuscommunity/postgres-exporter:v0.17.1"
     # Locally built images are not pulled, so not rewritten.
     assert images["pg-maintenance"].startswith("omero-docker-stack/pg-maintenance:")

@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to omero_docker.stack
+# Apache License 2.0 (see galaxy.yml)
+"""Build contexts of the site's custom images, as data, tagged by content.
+
+A catalog service with ``build`` is not run from its ``image``: that image is the
+*base* of a site image built by the images stage. Its build context is
+
+- the static files of ``files/images/<context>/`` in the collection (Dockerfile,
+  scripts), read here on the controller;
+- generated files: ``requirements.txt`` (pinned pip requirements: web plugins and
+  their dependencies, OMERO CLI plugins), ``system-packages.txt``;
+- files copied from the controller (plugin wheels), by digest;
+- the build argument ``BASE_IMAGE``.
+
+The tag is ``<base tag>-h<12 hex>`` where the hex is a SHA-256 of all of these, so
+an unchanged site builds nothing, a changed plugin list gives a new tag (and so a new
+compose definition for that service only), and the previous image stays on the host
+for rollback. Extra CA certificates used only while building (``images_ca_certs``)
+are deliberately not an input: rotating a proxy's CA must not rebuild and restart.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import os
+import posixpath
+import re
+
+from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import PluginError, parse_requirement
+
+IMAGES_DIR = os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "files", "images"))
+BUILD_SCHEMA = 1
+WHEELS_IN_IMAGE = "/opt/omero-stack/wheels"
+_SKIP_RE = re.compile(r"(^|/)(__pycache__|\.pytest_cache)(/|$)|\.py[co]$|(^|/)README\.md$")
+_PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._:~-]*$")
+
+
+def context_files(context, root=None):
+    """{relative path: text} of the static files of ``files/images/<context>``."""
+    base = os.path.join(root or IMAGES_DIR, context)
+    if not os.path.isdir(base):
+        raise ValueError("the collection has no build context files/images/%s" % context)
+    files = {}
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, base).replace(os.sep, "/")
+            if _SKIP_RE.search(rel):
+                continue
+            with open(path) as handle:
+                files[rel] = {"content": handle.read(), "mode": "0755" if os.access(path, os.X_OK) else "0644"}
+    return files
+
+
+def _digest(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def image_tag(base_tag, digest):
+    """``<base tag>-h<12 hex>``, shortened to Docker's 128 characters."""
+    suffix = "-h" + digest[:12]
+    return (base_tag or "build")[:128 - len(suffix)] + suffix
+
+
+def build_spec(service, build, base_ref, base_tag, generated, copies, context_dir, root=None):
+    """The build of one image: files, copies, args, hash and tag (pure, deterministic)."""
+    files = context_files(build["context"], root)
+    if build.get("pip"):
+        files.update(("common/" + rel, f) for rel, f in context_files("_common", root).items())
+    for rel, content in generated.items():
+        files[rel] = {"content": content, "mode": "0644"}
+    args = {"BASE_IMAGE": base_ref}
+    digest = _digest({
+        "schema": BUILD_SCHEMA,
+        "files": files,
+        "copies": dict((c["dest"], c["sha256"]) for c in copies),
+        "args": args,
+    })
+    tag = image_tag(base_tag, digest)
+    return {
+        "service": service,
+        "context": build["context"],
+        "repository": build["repository"],
+        "tag": tag,
+        "reference": "%s:%s" % (build["repository"], tag),
+        "base": base_ref,
+        "context_dir": context_dir,
+        "files": [{"path": rel, "content": files[rel]["content"], "mode": files[rel]["mode"]} for rel in sorted(files)],
+        "copies": list(copies),
+        "directories": sorted(set(posixpath.dirname(p) for p in list(files) + [c["dest"] for c in copies])
+                              - {""}),
+        "build_args": args,
+        "hash": digest,
+    }
+
+
+def requirement_problem(spec):
+    """Why ``spec`` is not a pinned pip requirement, or None."""
+    try:
+        parse_requirement(spec)
+    except PluginError as exc:
+        return str(exc)
+    return None
+
+
+def _lines(items):
+    return "".join("%s\n" % item for item in items)
+
+
+def wheel_copy(spec, local_files):
+    """A wheel requirement given as a controller file: (in-image path, copy entry) or None."""
+    if not isinstance(spec, str) or not spec.endswith(".whl") or "://" in spec or spec not in local_files:
+        return None
+    info = local_files[spec]
+    base = posixpath.basename(info["path"])
+    return posixpath.join(WHEELS_IN_IMAGE, base), {"src": info["path"], "dest": "wheels/" + base,
+                                                   "sha256": info["sha256"]}
+
+
+def web_requirements(plugins, extra, local_files):
+    """requirements.txt lines, copies, and the plugin list as the image holds it."""
+    lines, copies, in_image = [], [], []
+    for plugin in plugins:
+        entry = dict((k, v) for k, v in plugin.items() if k not in ("requires", "secret_settings"))
+        pip = plugin.get("pip")
+        wheel = wheel_copy(pip, local_files)
+        if wheel:
+            entry["pip"], copy_entry = wheel
+            copies.append(copy_entry)
+        if entry.get("pip"):
+            lines.append(entry["pip"])
+        lines.extend(plugin.get("requires") or [])
+        in_image.append(entry)
+    lines.extend(extra)
+    return _lines(lines), copies, in_image
+
+
+def server_files(cli_plugins, system_packages, local_files):
+    lines, copies = [], []
+    for spec in cli_plugins:
+        wheel = wheel_copy(spec, local_files)
+        if wheel:
+            spec, copy_entry = wheel
+            copies.append(copy_entry)
+        lines.append(spec)
+    return {"requirements.txt": _lines(lines), "system-packages.txt": _lines(system_packages)}, copies
+
+
+def package_problem(name):
+    if not isinstance(name, str) or not _PACKAGE_RE.match(name):
+        return "'%s' is not a package name" % (name,)
+    return None
+
+
+def _local_file(spec, local_files, var, errors):
+    """A wheel given by path must have been found on the controller (action plugin)."""
+    if isinstance(spec, str) and spec.endswith(".whl") and "://" not in spec and spec not in local_files:
+        errors.append((var, "wheel file '%s' was not found on the controller (looked in the playbook's files/ "
+                            "directories and as a path): put it there or give NAME==VERSION" % spec))
+        return False
+    return True
+
+
+def validate_inputs(site, plugins, local_files, errors):
+    """Pins of CLI plugins, plugin dependencies and package names (errors name the variable)."""
+    cli = site.get("omero_server_cli_plugins") or []
+    for i, spec in enumerate(cli):
+        var = "omero_server_cli_plugins[%d]" % i
+        if _local_file(spec, local_files, var, errors):
+            spec = wheel_copy(spec, local_files)[0] if wheel_copy(spec, local_files) else spec
+            problem = requirement_problem(spec)
+            if problem:
+                errors.append((var, problem))
+    for i, name in enumerate(site.get("omero_server_system_packages") or []):
+        problem = package_problem(name)
+        if problem:
+            errors.append(("omero_server_system_packages[%d]" % i, problem))
+    for i, plugin in enumerate(plugins):
+        if not isinstance(plugin, dict):
+            continue
+        var = "omero_web_plugins[%d]" % i
+        _local_file(plugin.get("pip"), local_files, var + ".pip", errors)
+        requires = plugin.get("requires")
+        if requires is not None and not isinstance(requires, list):
+            errors.append((var + ".requires", "must be a list of pinned requirements (NAME==VERSION)"))
+            continue
+        for j, spec in enumerate(requires or []):
+            problem = requirement_problem(spec)
+            if problem:
+                errors.append(("%s.requires[%d]" % (var, j), problem))
