@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright: contributors to omero_docker.stack
 # Apache License 2.0 (see galaxy.yml)
 """path-usage-exporter: Prometheus exporter of the disk usage of the site's data directories.

@@ -58,7 +58,7 @@ def parse(text: str) -> dict[tuple[str, tuple], float]:
             kind = None
             continue
         if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ")
+            name, kind = line.split(" ")[2:]
             assert name == family and kind in {"gauge", "counter"}
             continue
         m = SAMPLE.match(line)

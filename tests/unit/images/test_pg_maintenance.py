@@ -74,6 +74,11 @@ def image() -> str:
             check=False,
         )
         assert proc.returncode == 0, f"docker build failed:\n{proc.stdout}\n{proc.stderr}"
+        # older builds of this test image (other hashes) are untagged
+        repo = tag.split(":", 1)[0]
+        for old in docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo).stdout.split():
+            if old != tag:
+                docker("rmi", old, check=False)
     return tag
 
 
@@ -180,6 +185,7 @@ def test_dumps_keep_vacuum_status_and_stop(image, server, backups):
     (backups / "notes.txt").write_text("keep me\n")
     (backups / "other-20200101T000000Z.dump").write_text("another database\n")
     (backups / f"{DB}-20200101T000000Z.dump").write_text("old dump\n")
+    (backups / f"{DB}-20200101T000001Z.dump.partial").write_text("left by a killed run\n")
     name = run_maintenance(server, backups)
 
     wait_for(lambda: len(re.findall(r"dump /backups/\S+ \(\d+ bytes\) ok", logs(name))) >= 3, 45, "three dumps")
@@ -194,6 +200,7 @@ def test_dumps_keep_vacuum_status_and_stop(image, server, backups):
     assert (backups / "notes.txt").read_text() == "keep me\n"
     assert (backups / "other-20200101T000000Z.dump").exists()
     assert not [p for p in backups.iterdir() if p.name.endswith(".partial")]
+    assert f"removed stale /backups/{DB}-20200101T000001Z.dump.partial" in text
     assert oct(backups.joinpath(dumps[-1]).stat().st_mode & 0o777) == "0o640"
 
     fields = status(backups).split()
@@ -220,6 +227,35 @@ def test_dumps_keep_vacuum_status_and_stop(image, server, backups):
     assert time.monotonic() - started < 5, "SIGTERM did not stop pg-maintenance promptly"
     assert exit_code(name, 5) == 0
     assert "SIGTERM: stopping" in logs(name)
+
+
+def test_sigterm_during_dump_removes_the_partial_file(server, backups):
+    # an open transaction holding an exclusive lock on t blocks pg_dump mid-dump
+    locker = docker(
+        "exec", "-d", "-e", f"PGPASSWORD={PASSWORD}", server["name"], "psql", "-h", "127.0.0.1", "-U", USER, "-d", DB,
+        "-c", "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);",
+    )  # fmt: skip
+    assert locker.returncode == 0
+    try:
+        wait_for(
+            lambda: psql(server["name"], "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND granted")
+            != "0",
+            10,
+            "the lock",
+        )
+        name = run_maintenance(server, backups)
+        wait_for(lambda: [p for p in backups.iterdir() if p.name.endswith(".dump.partial")], 20, "a .partial dump")
+        time.sleep(1)  # pg_dump is now waiting for the lock
+        started = time.monotonic()
+        docker("stop", "-t", "20", name)
+        assert time.monotonic() - started < 5
+        assert exit_code(name, 5) == 0
+        assert not [p.name for p in backups.iterdir() if p.name.startswith(f"{DB}-")]
+        assert "removed unfinished /backups/omero-" in logs(name)
+        assert status(backups) == "starting"
+    finally:
+        psql(server["name"], "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%'"
+             " AND pid <> pg_backend_pid()")  # fmt: skip
 
 
 def test_wrong_password_retries_then_exits_1(image, server, backups):
