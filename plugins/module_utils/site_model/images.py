@@ -68,7 +68,7 @@ def image_tag(base_tag, digest):
     return (base_tag or "build")[:128 - len(suffix)] + suffix
 
 
-def build_spec(service, build, base_ref, base_tag, generated, copies, context_dir, root=None):
+def build_spec(service, build, *, base_ref, base_tag, generated, copies, context_dir, root=None):
     """The build of one image: files, copies, args, hash and tag (pure, deterministic)."""
     files = context_files(build["context"], root)
     if build.get("pip"):
@@ -93,8 +93,11 @@ def build_spec(service, build, base_ref, base_tag, generated, copies, context_di
         "context_dir": context_dir,
         "files": [{"path": rel, "content": files[rel]["content"], "mode": files[rel]["mode"]} for rel in sorted(files)],
         "copies": list(copies),
-        "directories": sorted(set(posixpath.dirname(p) for p in list(files) + [c["dest"] for c in copies])
-                              - {""}),
+        # Absolute paths on the host: every directory of the context (ca/ and wheels/
+        # always exist, even empty) and every file that belongs there (not ca/).
+        "directories": [context_dir] + [posixpath.join(context_dir, d) for d in sorted(
+            set(posixpath.dirname(p) for p in list(files) + [c["dest"] for c in copies]) - {""} | {"ca", "wheels"})],
+        "expected_files": sorted(posixpath.join(context_dir, p) for p in list(files) + [c["dest"] for c in copies]),
         "build_args": args,
         "hash": digest,
     }
@@ -146,9 +149,8 @@ def server_files(cli_plugins, system_packages, local_files):
     for spec in cli_plugins:
         wheel = wheel_copy(spec, local_files)
         if wheel:
-            spec, copy_entry = wheel
-            copies.append(copy_entry)
-        lines.append(spec)
+            copies.append(wheel[1])
+        lines.append(wheel[0] if wheel else spec)
     return {"requirements.txt": _lines(lines), "system-packages.txt": _lines(system_packages)}, copies
 
 
@@ -173,8 +175,8 @@ def validate_inputs(site, plugins, local_files, errors):
     for i, spec in enumerate(cli):
         var = "omero_server_cli_plugins[%d]" % i
         if _local_file(spec, local_files, var, errors):
-            spec = wheel_copy(spec, local_files)[0] if wheel_copy(spec, local_files) else spec
-            problem = requirement_problem(spec)
+            wheel = wheel_copy(spec, local_files)
+            problem = requirement_problem(wheel[0] if wheel else spec)
             if problem:
                 errors.append((var, problem))
     for i, name in enumerate(site.get("omero_server_system_packages") or []):

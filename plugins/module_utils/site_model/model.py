@@ -981,8 +981,9 @@ def _site_images(services, enabled, settings, site, local_files):
         elif build["context"] == "omero-server":
             generated, copies = imagelib.server_files(site.get("omero_server_cli_plugins") or [],
                                                       site.get("omero_server_system_packages") or [], local_files)
-        spec = imagelib.build_spec(name, build, image_reference(svc["image"], mirror), svc["image"]["tag"],
-                                   generated, copies, posixpath.join(settings["omero_site_base_dir"], "build", name))
+        spec = imagelib.build_spec(name, build, base_ref=image_reference(svc["image"], mirror),
+                                   base_tag=svc["image"]["tag"], generated=generated, copies=copies,
+                                   context_dir=posixpath.join(settings["omero_site_base_dir"], "build", name))
         svc["run_image"] = spec["reference"]
         specs[name] = spec
     return specs

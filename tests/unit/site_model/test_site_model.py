@@ -141,7 +141,8 @@ def test_registry_mirror_rewrites_every_pulled_image():
     images = {n: s["image"] for n, s in model["compose"]["services"].items()}
     assert images["database"] == "mirror.example.org:5000/hub/library/postgres:16.12"
     # Site images are built on the mirror's base image and run from the local tag.
-    assert model["services"]["omeroserver"]["base_image"] == "mirror.example.org:5000/hub/openmicroscopy/omero-server:5.6.17"
+    base = "mirror.example.org:5000/hub/openmicroscopy/omero-server:5.6.17"
+    assert model["services"]["omeroserver"]["base_image"] == base
     assert images["omeroserver"].startswith("omero-docker-stack/omero-server:5.6.17-h")
     assert model["images"]["omeroserver"]["base"] == model["services"]["omeroserver"]["base_image"]
     assert images["postgres-exporter"] == "mirror.example.org:5000/hub/prometheuscommunity/postgres-exporter:v0.17.1"
