@@ -1,0 +1,327 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to omero_docker.stack
+# Apache License 2.0 (see galaxy.yml)
+"""Converge a set of directories and files in one call (core of the ``site_files`` module).
+
+``ansible.builtin.file`` and ``ansible.builtin.copy`` have no bulk mode: a loop over N paths
+costs N remote round trips. :func:`converge` does the same work for all of them in one
+process, with the same semantics: directories are created (missing parents too) and get
+owner/group/mode set on themselves only, never recursively; files are replaced atomically
+(temporary file in the same directory, then rename) only when their content differs, and
+their owner/group/mode are fixed when they differ.
+
+Everything is validated (paths, owners, groups, modes, what already exists) before
+anything changes, so a mistake fails the call without a half-done state. Runs without
+Ansible: errors are raised as :class:`SiteFilesError`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import os
+import posixpath
+import pwd
+import stat
+import tempfile
+
+PARENT_MODE = 0o755
+SECRET_CHANGED = "(secret content changed)"
+
+
+class SiteFilesError(Exception):
+    """A problem the caller must fix; the message names the path or value at fault."""
+
+    def __init__(self, msg, changed_paths=None, created_paths=None):
+        super(SiteFilesError, self).__init__(msg)
+        self.msg = msg
+        self.changed_paths = changed_paths or []
+        self.created_paths = created_paths or []
+
+
+def _int_or_none(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if text.isdigit() else None
+
+
+def resolve_owner(value, path):
+    """uid of ``value`` (an int, a numeric string or a user name on this host), or None."""
+    if value is None or value == "":
+        return None
+    uid = _int_or_none(value)
+    if uid is not None:
+        return uid
+    try:
+        return pwd.getpwnam(str(value)).pw_uid
+    except KeyError:
+        raise SiteFilesError("%s: owner %r is not a user on this host (give a uid or create the user first)"
+                             % (path, value))
+
+
+def resolve_group(value, path):
+    """gid of ``value`` (an int, a numeric string or a group name on this host), or None."""
+    if value is None or value == "":
+        return None
+    gid = _int_or_none(value)
+    if gid is not None:
+        return gid
+    try:
+        return grp.getgrnam(str(value)).gr_gid
+    except KeyError:
+        raise SiteFilesError("%s: group %r is not a group on this host (give a gid or create the group first)"
+                             % (path, value))
+
+
+def parse_mode(value, path):
+    """Permission bits of ``value``: an octal string (C("0750")) or an int (already the number)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise SiteFilesError("%s: mode %r is not an octal mode" % (path, value))
+    if isinstance(value, int):
+        mode = value
+    else:
+        try:
+            mode = int(str(value).strip(), 8)
+        except ValueError:
+            raise SiteFilesError("%s: mode %r is not an octal mode like \"0750\" (symbolic modes are not supported)"
+                                 % (path, value))
+    if not 0 <= mode <= 0o7777:
+        raise SiteFilesError("%s: mode %r is out of range (0000-7777)" % (path, value))
+    return mode
+
+
+def _normalize(path, what):
+    if not isinstance(path, str) or not path:
+        raise SiteFilesError("%s path %r must be a non-empty string" % (what, path))
+    if not posixpath.isabs(path):
+        raise SiteFilesError("%s path %s is not absolute" % (what, path))
+    norm = posixpath.normpath(path)
+    if norm.startswith("//"):
+        norm = "/" + norm.lstrip("/")
+    return norm
+
+
+def _ancestors(path):
+    """Ancestors of ``path``, root first, without ``/`` and without ``path`` itself."""
+    parts = path.strip("/").split("/")[:-1]
+    return ["/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def _fmt_attrs(uid, gid, mode):
+    return "owner=%s group=%s mode=%s\n" % (uid, gid, "%04o" % mode if mode is not None else "-")
+
+
+def _prepare(directories, files):
+    """Validated, normalized specs; raises SiteFilesError before anything changes."""
+    seen = {}
+    dirs = []
+    for entry in directories or []:
+        if not isinstance(entry, dict):
+            raise SiteFilesError("directories: each item must be a dict with path, owner, group, mode: %r" % (entry,))
+        path = _normalize(entry.get("path"), "directory")
+        if path in seen:
+            raise SiteFilesError("%s is listed twice (as %s and as directory)" % (path, seen[path]))
+        seen[path] = "directory"
+        dirs.append({"path": path, "uid": resolve_owner(entry.get("owner"), path),
+                     "gid": resolve_group(entry.get("group"), path), "mode": parse_mode(entry.get("mode"), path)})
+    listed_dirs = set(d["path"] for d in dirs)
+    for d in dirs:
+        for p in _ancestors(d["path"]) + [d["path"]]:
+            if os.path.exists(p) and not os.path.isdir(p):
+                raise SiteFilesError("%s exists and is not a directory (needed for directory %s): move it away"
+                                     % (p, d["path"]))
+    fls = []
+    for entry in files or []:
+        if not isinstance(entry, dict):
+            raise SiteFilesError("files: each item must be a dict with path, content, owner, group, mode: %r" % (entry,))
+        path = _normalize(entry.get("path"), "file")
+        if path in seen:
+            raise SiteFilesError("%s is listed twice (as %s and as file)" % (path, seen[path]))
+        seen[path] = "file"
+        content = entry.get("content")
+        if content is None:
+            raise SiteFilesError("file %s: content is missing" % path)
+        if not isinstance(content, (str, bytes)):
+            raise SiteFilesError("file %s: content must be a string" % path)
+        parent = posixpath.dirname(path)
+        if parent not in listed_dirs:
+            if not os.path.exists(parent):
+                raise SiteFilesError("file %s: parent directory %s does not exist (create it first or list it in "
+                                     "directories)" % (path, parent))
+            if not os.path.isdir(parent):
+                raise SiteFilesError("file %s: parent %s is not a directory" % (path, parent))
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            st = None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+            raise SiteFilesError("file %s exists and is %s: remove it or fix the path" % (path, kind))
+        data = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
+        fls.append({"path": path, "data": data, "uid": resolve_owner(entry.get("owner"), path),
+                    "gid": resolve_group(entry.get("group"), path), "mode": parse_mode(entry.get("mode"), path)})
+    # Parents before children, whatever order they were listed in.
+    dirs.sort(key=lambda d: (d["path"].count("/"), d["path"]))
+    return dirs, fls
+
+
+def _attr_changes(st, uid, gid, mode):
+    """(uid, gid, mode) to set: each None when already right or not asked for."""
+    return (uid if uid is not None and st.st_uid != uid else None,
+            gid if gid is not None and st.st_gid != gid else None,
+            mode if mode is not None and stat.S_IMODE(st.st_mode) != mode else None)
+
+
+def _set_attrs(path, uid, gid, mode):
+    if uid is not None or gid is not None:
+        os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+    if mode is not None:
+        # After chown, which clears setuid/setgid bits.
+        os.chmod(path, mode)
+
+
+def _default_file_mode():
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write_atomic(path, data, uid, gid, mode):
+    """Temporary file in the same directory with the final owner and mode, then rename."""
+    directory = posixpath.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % posixpath.basename(path), suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            if uid is not None or gid is not None:
+                os.fchown(handle.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
+            os.fchmod(handle.fileno(), mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _text(data):
+    return data.decode("utf-8", "replace")
+
+
+def converge(directories=None, files=None, secret=False, check_mode=False, want_diff=False):
+    """Converge ``directories`` then ``files``; return the result dict of the module.
+
+    ``directories``: dicts {path, owner, group, mode}; ``files``: dicts {path, content,
+    owner, group, mode}. Owner/group/mode may be None (left as they are; new files get
+    0666 minus the umask). With ``secret``, contents never appear in the result or diff.
+    """
+    dirs, fls = _prepare(directories, files)
+    changed_paths, created_paths, diffs = [], [], []
+    will_exist = set()
+    current = [None]
+
+    def record(path, created):
+        if path not in changed_paths:
+            changed_paths.append(path)
+        if created and path not in created_paths:
+            created_paths.append(path)
+
+    try:
+        listed = set(d["path"] for d in dirs)
+        for d in dirs:
+            path = current[0] = d["path"]
+            for parent in _ancestors(path):
+                if parent in listed or parent in will_exist or os.path.isdir(parent):
+                    continue
+                if not check_mode:
+                    os.mkdir(parent)
+                    os.chmod(parent, PARENT_MODE)
+                will_exist.add(parent)
+                record(parent, True)
+                if want_diff:
+                    diffs.append({"before_header": "%s (absent)" % parent, "after_header": parent,
+                                  "before": "", "after": "directory " + _fmt_attrs("-", "-", PARENT_MODE)})
+            if path in will_exist or not os.path.isdir(path):
+                if not check_mode:
+                    os.mkdir(path)
+                    _set_attrs(path, d["uid"], d["gid"], d["mode"])
+                will_exist.add(path)
+                record(path, True)
+                if want_diff:
+                    diffs.append({"before_header": "%s (absent)" % path, "after_header": path, "before": "",
+                                  "after": "directory " + _fmt_attrs(d["uid"], d["gid"], d["mode"])})
+                continue
+            st = os.stat(path)
+            uid, gid, mode = _attr_changes(st, d["uid"], d["gid"], d["mode"])
+            if (uid, gid, mode) == (None, None, None):
+                continue
+            if not check_mode:
+                _set_attrs(path, uid, gid, mode)
+            record(path, False)
+            if want_diff:
+                diffs.append({"before_header": path, "after_header": path,
+                              "before": "directory " + _fmt_attrs(st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
+                              "after": "directory " + _fmt_attrs(uid if uid is not None else st.st_uid,
+                                                                 gid if gid is not None else st.st_gid,
+                                                                 mode if mode is not None else stat.S_IMODE(st.st_mode))})
+
+        for f in fls:
+            path = current[0] = f["path"]
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                st = None
+            if st is None:
+                mode = f["mode"] if f["mode"] is not None else _default_file_mode()
+                if not check_mode:
+                    _write_atomic(path, f["data"], f["uid"], f["gid"], mode)
+                record(path, True)
+                if want_diff:
+                    diffs.append({"before_header": "%s (absent)" % path, "after_header": path, "before": "",
+                                  "after": SECRET_CHANGED + "\n" if secret else _text(f["data"])})
+                continue
+            with open(path, "rb") as handle:
+                old = handle.read()
+            uid, gid, mode = _attr_changes(st, f["uid"], f["gid"], f["mode"])
+            if old != f["data"]:
+                if not check_mode:
+                    _write_atomic(path, f["data"],
+                                  f["uid"] if f["uid"] is not None else st.st_uid,
+                                  f["gid"] if f["gid"] is not None else st.st_gid,
+                                  f["mode"] if f["mode"] is not None else stat.S_IMODE(st.st_mode))
+                record(path, False)
+                if want_diff:
+                    if secret:
+                        diffs.append({"before_header": path, "after_header": path,
+                                      "before": "", "after": SECRET_CHANGED + "\n"})
+                    else:
+                        diffs.append({"before_header": path, "after_header": path,
+                                      "before": _text(old), "after": _text(f["data"])})
+            elif (uid, gid, mode) != (None, None, None):
+                if not check_mode:
+                    _set_attrs(path, uid, gid, mode)
+                record(path, False)
+            else:
+                continue
+            if want_diff and (uid, gid, mode) != (None, None, None):
+                diffs.append({"before_header": path, "after_header": path,
+                              "before": "file " + _fmt_attrs(st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
+                              "after": "file " + _fmt_attrs(uid if uid is not None else st.st_uid,
+                                                            gid if gid is not None else st.st_gid,
+                                                            mode if mode is not None else stat.S_IMODE(st.st_mode))})
+    except OSError as exc:
+        raise SiteFilesError("cannot converge %s: %s%s" % (
+            current[0], exc.strerror or exc, " (%s)" % exc.filename if getattr(exc, "filename", None) else ""),
+            changed_paths, created_paths)
+
+    result = {"changed": bool(changed_paths), "changed_paths": changed_paths, "created_paths": created_paths}
+    if want_diff:
+        result["diff"] = diffs
+    return result
