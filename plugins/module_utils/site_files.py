@@ -27,7 +27,7 @@ import stat
 import tempfile
 
 PARENT_MODE = 0o755
-SECRET_CHANGED = "(secret content changed)"
+SECRET_CHANGED = "(secret content changed)"  # noqa: S105 - a label, not a secret
 
 
 class SiteFilesError(Exception):
@@ -60,7 +60,7 @@ def resolve_owner(value, path):
         return pwd.getpwnam(str(value)).pw_uid
     except KeyError:
         raise SiteFilesError("%s: owner %r is not a user on this host (give a uid or create the user first)"
-                             % (path, value))
+                             % (path, value)) from None
 
 
 def resolve_group(value, path):
@@ -74,7 +74,7 @@ def resolve_group(value, path):
         return grp.getgrnam(str(value)).gr_gid
     except KeyError:
         raise SiteFilesError("%s: group %r is not a group on this host (give a gid or create the group first)"
-                             % (path, value))
+                             % (path, value)) from None
 
 
 def parse_mode(value, path):
@@ -90,7 +90,7 @@ def parse_mode(value, path):
             mode = int(str(value).strip(), 8)
         except ValueError:
             raise SiteFilesError("%s: mode %r is not an octal mode like \"0750\" (symbolic modes are not supported)"
-                                 % (path, value))
+                                 % (path, value)) from None
     if not 0 <= mode <= 0o7777:
         raise SiteFilesError("%s: mode %r is out of range (0000-7777)" % (path, value))
     return mode
@@ -117,9 +117,12 @@ def _fmt_attrs(uid, gid, mode):
     return "owner=%s group=%s mode=%s\n" % (uid, gid, "%04o" % mode if mode is not None else "-")
 
 
-def _prepare(directories, files):
-    """Validated, normalized specs; raises SiteFilesError before anything changes."""
-    seen = {}
+def _attrs(entry, path):
+    return {"uid": resolve_owner(entry.get("owner"), path), "gid": resolve_group(entry.get("group"), path),
+            "mode": parse_mode(entry.get("mode"), path)}
+
+
+def _prepare_directories(directories, seen):
     dirs = []
     for entry in directories or []:
         if not isinstance(entry, dict):
@@ -128,47 +131,57 @@ def _prepare(directories, files):
         if path in seen:
             raise SiteFilesError("%s is listed twice (as %s and as directory)" % (path, seen[path]))
         seen[path] = "directory"
-        dirs.append({"path": path, "uid": resolve_owner(entry.get("owner"), path),
-                     "gid": resolve_group(entry.get("group"), path), "mode": parse_mode(entry.get("mode"), path)})
-    listed_dirs = set(d["path"] for d in dirs)
-    for d in dirs:
-        for p in _ancestors(d["path"]) + [d["path"]]:
+        for p in _ancestors(path) + [path]:
             if os.path.exists(p) and not os.path.isdir(p):
                 raise SiteFilesError("%s exists and is not a directory (needed for directory %s): move it away"
-                                     % (p, d["path"]))
+                                     % (p, path))
+        dirs.append(dict(_attrs(entry, path), path=path))
+    # Parents before children, whatever order they were listed in.
+    dirs.sort(key=lambda d: (d["path"].count("/"), d["path"]))
+    return dirs
+
+
+def _check_file_path(path, listed_dirs):
+    parent = posixpath.dirname(path)
+    if parent not in listed_dirs:
+        if not os.path.exists(parent):
+            raise SiteFilesError("file %s: parent directory %s does not exist (create it first or list it in "
+                                 "directories)" % (path, parent))
+        if not os.path.isdir(parent):
+            raise SiteFilesError("file %s: parent %s is not a directory" % (path, parent))
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        raise SiteFilesError("file %s exists and is %s: remove it or fix the path" % (path, kind))
+
+
+def _prepare_files(files, seen, listed_dirs):
     fls = []
     for entry in files or []:
         if not isinstance(entry, dict):
-            raise SiteFilesError("files: each item must be a dict with path, content, owner, group, mode: %r" % (entry,))
+            raise SiteFilesError("files: each item must be a dict with path, content, owner, group, mode: %r"
+                                 % (entry,))
         path = _normalize(entry.get("path"), "file")
         if path in seen:
             raise SiteFilesError("%s is listed twice (as %s and as file)" % (path, seen[path]))
         seen[path] = "file"
         content = entry.get("content")
-        if content is None:
-            raise SiteFilesError("file %s: content is missing" % path)
         if not isinstance(content, (str, bytes)):
-            raise SiteFilesError("file %s: content must be a string" % path)
-        parent = posixpath.dirname(path)
-        if parent not in listed_dirs:
-            if not os.path.exists(parent):
-                raise SiteFilesError("file %s: parent directory %s does not exist (create it first or list it in "
-                                     "directories)" % (path, parent))
-            if not os.path.isdir(parent):
-                raise SiteFilesError("file %s: parent %s is not a directory" % (path, parent))
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            st = None
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-            raise SiteFilesError("file %s exists and is %s: remove it or fix the path" % (path, kind))
+            raise SiteFilesError("file %s: content is missing or not a string" % path)
+        _check_file_path(path, listed_dirs)
         data = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
-        fls.append({"path": path, "data": data, "uid": resolve_owner(entry.get("owner"), path),
-                    "gid": resolve_group(entry.get("group"), path), "mode": parse_mode(entry.get("mode"), path)})
-    # Parents before children, whatever order they were listed in.
-    dirs.sort(key=lambda d: (d["path"].count("/"), d["path"]))
-    return dirs, fls
+        fls.append(dict(_attrs(entry, path), path=path, data=data))
+    return fls
+
+
+def _prepare(directories, files):
+    """Validated, normalized specs; raises SiteFilesError before anything changes."""
+    seen = {}
+    dirs = _prepare_directories(directories, seen)
+    return dirs, _prepare_files(files, seen, set(d["path"] for d in dirs))
 
 
 def _attr_changes(st, uid, gid, mode):
@@ -215,113 +228,119 @@ def _text(data):
     return data.decode("utf-8", "replace")
 
 
+def _current(st):
+    return (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+
+
+def _merge(current, wanted):
+    """``wanted`` (uid, gid, mode) with each None replaced by the ``current`` value."""
+    return tuple(current[i] if wanted[i] is None else wanted[i] for i in range(3))
+
+
+def _attr_diff(kind, path, st, changes):
+    """Diff dict of an owner/group/mode change (values None in ``changes`` are unchanged)."""
+    cur = _current(st)
+    new = _merge(cur, changes)
+    return {"before_header": path, "after_header": path,
+            "before": kind + " " + _fmt_attrs(*cur), "after": kind + " " + _fmt_attrs(*new)}
+
+
+class _Run:
+    """One converge: what changed so far, and the diffs."""
+
+    def __init__(self, secret, check_mode, want_diff):
+        self.secret, self.check_mode, self.want_diff = secret, check_mode, want_diff
+        self.changed_paths, self.created_paths, self.diffs = [], [], []
+        self.will_exist = set()
+
+    def record(self, path, created, diff=None):
+        if path not in self.changed_paths:
+            self.changed_paths.append(path)
+        if created and path not in self.created_paths:
+            self.created_paths.append(path)
+        if diff and self.want_diff:
+            self.diffs.append(diff)
+
+    def _created_diff(self, path, after):
+        return {"before_header": "%s (absent)" % path, "after_header": path, "before": "", "after": after}
+
+    def directory(self, d, listed):
+        path = d["path"]
+        for parent in _ancestors(path):
+            if parent in listed or parent in self.will_exist or os.path.isdir(parent):
+                continue
+            if not self.check_mode:
+                os.mkdir(parent)
+                os.chmod(parent, PARENT_MODE)
+            self.will_exist.add(parent)
+            self.record(parent, True, self._created_diff(parent, "directory " + _fmt_attrs("-", "-", PARENT_MODE)))
+        if path in self.will_exist or not os.path.isdir(path):
+            if not self.check_mode:
+                os.mkdir(path)
+                _set_attrs(path, d["uid"], d["gid"], d["mode"])
+            self.will_exist.add(path)
+            self.record(path, True, self._created_diff(path, "directory " + _fmt_attrs(d["uid"], d["gid"], d["mode"])))
+            return
+        st = os.stat(path)
+        changes = _attr_changes(st, d["uid"], d["gid"], d["mode"])
+        if changes != (None, None, None):
+            if not self.check_mode:
+                _set_attrs(path, *changes)
+            self.record(path, False, _attr_diff("directory", path, st, changes))
+
+    def file(self, f):
+        path = f["path"]
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            mode = f["mode"] if f["mode"] is not None else _default_file_mode()
+            if not self.check_mode:
+                _write_atomic(path, f["data"], f["uid"], f["gid"], mode)
+            after = SECRET_CHANGED + "\n" if self.secret else _text(f["data"])
+            self.record(path, True, self._created_diff(path, after))
+            return
+        with open(path, "rb") as handle:
+            old = handle.read()
+        changes = _attr_changes(st, f["uid"], f["gid"], f["mode"])
+        if old != f["data"]:
+            if not self.check_mode:
+                _write_atomic(path, f["data"], *_merge(_current(st), (f["uid"], f["gid"], f["mode"])))
+            if self.secret:
+                diff = {"before_header": path, "after_header": path, "before": "", "after": SECRET_CHANGED + "\n"}
+            else:
+                diff = {"before_header": path, "after_header": path, "before": _text(old), "after": _text(f["data"])}
+            self.record(path, False, diff)
+        elif changes != (None, None, None) and not self.check_mode:
+            _set_attrs(path, *changes)
+        if changes != (None, None, None):
+            self.record(path, False, _attr_diff("file", path, st, changes))
+
+
 def converge(directories=None, files=None, secret=False, check_mode=False, want_diff=False):
     """Converge ``directories`` then ``files``; return the result dict of the module.
 
     ``directories``: dicts {path, owner, group, mode}; ``files``: dicts {path, content,
     owner, group, mode}. Owner/group/mode may be None (left as they are; new files get
     0666 minus the umask). With ``secret``, contents never appear in the result or diff.
+    Raises SiteFilesError (with what changed before the failure, if anything did).
     """
     dirs, fls = _prepare(directories, files)
-    changed_paths, created_paths, diffs = [], [], []
-    will_exist = set()
-    current = [None]
-
-    def record(path, created):
-        if path not in changed_paths:
-            changed_paths.append(path)
-        if created and path not in created_paths:
-            created_paths.append(path)
-
+    run = _Run(secret, check_mode, want_diff)
+    listed = set(d["path"] for d in dirs)
+    current = None
     try:
-        listed = set(d["path"] for d in dirs)
         for d in dirs:
-            path = current[0] = d["path"]
-            for parent in _ancestors(path):
-                if parent in listed or parent in will_exist or os.path.isdir(parent):
-                    continue
-                if not check_mode:
-                    os.mkdir(parent)
-                    os.chmod(parent, PARENT_MODE)
-                will_exist.add(parent)
-                record(parent, True)
-                if want_diff:
-                    diffs.append({"before_header": "%s (absent)" % parent, "after_header": parent,
-                                  "before": "", "after": "directory " + _fmt_attrs("-", "-", PARENT_MODE)})
-            if path in will_exist or not os.path.isdir(path):
-                if not check_mode:
-                    os.mkdir(path)
-                    _set_attrs(path, d["uid"], d["gid"], d["mode"])
-                will_exist.add(path)
-                record(path, True)
-                if want_diff:
-                    diffs.append({"before_header": "%s (absent)" % path, "after_header": path, "before": "",
-                                  "after": "directory " + _fmt_attrs(d["uid"], d["gid"], d["mode"])})
-                continue
-            st = os.stat(path)
-            uid, gid, mode = _attr_changes(st, d["uid"], d["gid"], d["mode"])
-            if (uid, gid, mode) == (None, None, None):
-                continue
-            if not check_mode:
-                _set_attrs(path, uid, gid, mode)
-            record(path, False)
-            if want_diff:
-                diffs.append({"before_header": path, "after_header": path,
-                              "before": "directory " + _fmt_attrs(st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
-                              "after": "directory " + _fmt_attrs(uid if uid is not None else st.st_uid,
-                                                                 gid if gid is not None else st.st_gid,
-                                                                 mode if mode is not None else stat.S_IMODE(st.st_mode))})
-
+            current = d["path"]
+            run.directory(d, listed)
         for f in fls:
-            path = current[0] = f["path"]
-            try:
-                st = os.lstat(path)
-            except FileNotFoundError:
-                st = None
-            if st is None:
-                mode = f["mode"] if f["mode"] is not None else _default_file_mode()
-                if not check_mode:
-                    _write_atomic(path, f["data"], f["uid"], f["gid"], mode)
-                record(path, True)
-                if want_diff:
-                    diffs.append({"before_header": "%s (absent)" % path, "after_header": path, "before": "",
-                                  "after": SECRET_CHANGED + "\n" if secret else _text(f["data"])})
-                continue
-            with open(path, "rb") as handle:
-                old = handle.read()
-            uid, gid, mode = _attr_changes(st, f["uid"], f["gid"], f["mode"])
-            if old != f["data"]:
-                if not check_mode:
-                    _write_atomic(path, f["data"],
-                                  f["uid"] if f["uid"] is not None else st.st_uid,
-                                  f["gid"] if f["gid"] is not None else st.st_gid,
-                                  f["mode"] if f["mode"] is not None else stat.S_IMODE(st.st_mode))
-                record(path, False)
-                if want_diff:
-                    if secret:
-                        diffs.append({"before_header": path, "after_header": path,
-                                      "before": "", "after": SECRET_CHANGED + "\n"})
-                    else:
-                        diffs.append({"before_header": path, "after_header": path,
-                                      "before": _text(old), "after": _text(f["data"])})
-            elif (uid, gid, mode) != (None, None, None):
-                if not check_mode:
-                    _set_attrs(path, uid, gid, mode)
-                record(path, False)
-            else:
-                continue
-            if want_diff and (uid, gid, mode) != (None, None, None):
-                diffs.append({"before_header": path, "after_header": path,
-                              "before": "file " + _fmt_attrs(st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
-                              "after": "file " + _fmt_attrs(uid if uid is not None else st.st_uid,
-                                                            gid if gid is not None else st.st_gid,
-                                                            mode if mode is not None else stat.S_IMODE(st.st_mode))})
+            current = f["path"]
+            run.file(f)
     except OSError as exc:
-        raise SiteFilesError("cannot converge %s: %s%s" % (
-            current[0], exc.strerror or exc, " (%s)" % exc.filename if getattr(exc, "filename", None) else ""),
-            changed_paths, created_paths)
-
-    result = {"changed": bool(changed_paths), "changed_paths": changed_paths, "created_paths": created_paths}
+        detail = " (%s)" % exc.filename if getattr(exc, "filename", None) else ""
+        raise SiteFilesError("cannot converge %s: %s%s" % (current, exc.strerror or exc, detail),
+                             run.changed_paths, run.created_paths) from exc
+    result = {"changed": bool(run.changed_paths), "changed_paths": run.changed_paths,
+              "created_paths": run.created_paths}
     if want_diff:
-        result["diff"] = diffs
+        result["diff"] = run.diffs
     return result

@@ -173,7 +173,7 @@ def test_not_recursive(tmp_path):
     top.mkdir(mode=0o700)
     inner = top / "ManagedRepository"
     inner.mkdir()
-    os.chmod(inner, 0o711)
+    os.chmod(inner, 0o711)  # noqa: S103 - a mode the call must not touch
     data = inner / "image.tif"
     data.write_text("pixels")
     os.chmod(data, 0o604)
