@@ -109,7 +109,7 @@ attributes:
 notes:
   - SELinux contexts and file attributes (C(chattr)) are not managed.
   - Unlike M(ansible.builtin.file), parents created for a listed directory do not get that directory's owner
-    and mode, but C(0755): a data directory owned by a container user does not give that user its parents.
+    and mode, but C(0755), so that a data directory owned by a container user does not give that user its parents.
 seealso:
   - module: ansible.builtin.file
   - module: ansible.builtin.copy
