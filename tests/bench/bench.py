@@ -6,7 +6,7 @@ Drives the Molecule scenario `stack` (a Debian 13 test host with its own engine 
 the offline test images): create + prepare (engine installed, images loaded), then
   - fresh converge of playbooks/site.yml (seconds),
   - no-op re-run (seconds, changed count, containers recreated),
-  - a change of one OMERO.web property (containers recreated; null while OMERO.web is
+  - a change of one OMERO.web property (containers recreated; null when OMERO.web is
     disabled in the scenario),
   - a change of one PostgreSQL setting (containers recreated),
   - the no-op re-run with 100,000 small files in the OMERO binary repository divided by

@@ -6,6 +6,7 @@ venv="$("$REPO_ROOT/tools/venv.sh" test)"
 "$REPO_ROOT/tools/docker-engine.sh" ensure
 "$REPO_ROOT/tests/images/build.sh" trixie
 "$REPO_ROOT/tests/images/services/build.sh"
+"$REPO_ROOT/tests/images/omero-web/build.sh"
 ANSIBLE_COLLECTIONS_PATH="$(collections_dir)"
 export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH
 export MOLECULE_GLOB="molecule/*/molecule.yml" MOLECULE_HOST_DISTRO=trixie
