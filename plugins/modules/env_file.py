@@ -17,14 +17,42 @@ description:
   - The file is replaced atomically (temporary file in the same directory, then rename) and only when its
     content, owner, group or mode differ.
   - With C(--diff), the diff names the changed keys; values of O(secret_env) keys are shown as C(********).
+  - With O(files), writes many env files in one call (one remote round trip instead of one per file, which is
+    what makes a no-op site run fast); each entry takes the options of a single file.
 version_added: 0.1.0
 author:
   - omero_docker.stack developers (@omero-docker)
 options:
   path:
-    description: Absolute path of the env file.
+    description: Absolute path of the env file. Required unless O(files) is given.
     type: path
-    required: true
+  files:
+    description:
+      - Several env files at once, instead of O(path), O(env), O(secret_env) and the file attributes.
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Absolute path of the env file.
+        type: path
+        required: true
+      env:
+        description: Plain variables.
+        type: dict
+        default: {}
+      secret_env:
+        description: Secret variables (never shown).
+        type: dict
+        default: {}
+      owner:
+        description: Owner of the file.
+        type: str
+      group:
+        description: Group of the file.
+        type: str
+      mode:
+        description: Mode of the file (default C(0600)).
+        type: raw
   env:
     description: Plain variables (values are converted to strings; booleans to C(true)/C(false)).
     type: dict
@@ -57,6 +85,19 @@ notes:
 """
 
 EXAMPLES = r"""
+- name: Write every env file of the site in one call
+  omero_docker.stack.env_file:
+    files:
+      - path: /srv/omero/env/redis.env
+        env: {TZ: UTC}
+        owner: root
+        group: root
+        mode: "0600"
+      - path: /srv/omero/env/omeroweb.env
+        env: {TZ: UTC}
+        secret_env:
+          CONFIG_omero_web_secret__key: "{{ omero_secrets.omero_web_secret_key }}"
+
 - name: Write the env file of omeroserver
   omero_docker.stack.env_file:
     path: /srv/omero/env/omeroserver.env
@@ -70,6 +111,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+files:
+  description: With O(files), per file its C(path), C(changed) and C(changed_keys).
+  returned: when O(files) is given
+  type: list
+  elements: dict
+changed_paths:
+  description: With O(files), the paths of the files that changed (or would change in check mode).
+  returned: when O(files) is given
+  type: list
+  elements: str
 changed_keys:
   description: Keys added, removed or changed (names only).
   returned: always
@@ -129,22 +180,11 @@ def _write(module, path, content):
         module.fail_json(msg="env_file %s: cannot write: %s" % (path, to_native(exc)))
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            env=dict(type="dict", default={}),
-            secret_env=dict(type="dict", default={}, no_log=True),
-            header=dict(type="str", default="Rendered by omero_docker.stack; local edits are overwritten."),
-        ),
-        add_file_common_args=True,
-        supports_check_mode=True,
-    )
-    path = module.params["path"]
-    env = module.params["env"] or {}
-    secret_env = module.params["secret_env"] or {}
-    if module.params["mode"] is None:
-        module.params["mode"] = "0600"
+def converge_file(module, params):
+    """One env file: returns its result (changed, path, changed_keys, diff)."""
+    path = params["path"]
+    env = params.get("env") or {}
+    secret_env = params.get("secret_env") or {}
     _check_keys(module, path, env, secret_env)
 
     wanted = dict((k, ef.to_text(v)) for k, v in env.items())
@@ -167,8 +207,42 @@ def main():
     if content_changed and not module.check_mode:
         _write(module, path, content)
     if os.path.exists(path):
-        file_args = module.load_file_common_arguments(module.params)
+        attributes = dict(module.params, path=path, owner=params.get("owner"), group=params.get("group"),
+                          mode=params.get("mode") if params.get("mode") is not None else "0600")
+        file_args = module.load_file_common_arguments(attributes)
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path"),
+            env=dict(type="dict", default={}),
+            secret_env=dict(type="dict", default={}, no_log=True),
+            files=dict(type="list", elements="dict", options=dict(
+                path=dict(type="path", required=True),
+                env=dict(type="dict", default={}),
+                secret_env=dict(type="dict", default={}, no_log=True),
+                owner=dict(type="str"),
+                group=dict(type="str"),
+                mode=dict(type="raw"),
+            )),
+            header=dict(type="str", default="Rendered by omero_docker.stack; local edits are overwritten."),
+        ),
+        add_file_common_args=True,
+        mutually_exclusive=[("path", "files")],
+        required_one_of=[("path", "files")],
+        supports_check_mode=True,
+    )
+    if module.params["files"] is None:
+        module.exit_json(**converge_file(module, module.params))
+    results = [converge_file(module, item) for item in module.params["files"]]
+    diffs = [r.pop("diff") for r in results if "diff" in r]
+    result = dict(changed=any(r["changed"] for r in results), files=results,
+                  changed_paths=[r["path"] for r in results if r["changed"]])
+    if diffs:
+        result["diff"] = diffs
     module.exit_json(**result)
 
 

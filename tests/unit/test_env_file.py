@@ -164,3 +164,27 @@ def test_module_rejects_bad_keys(tmp_path):
     assert res.get("failed") and "BAD-KEY" in res["msg"]
     res = run_module(tmp_path, {"path": str(tmp_path / "x.env"), "env": {"A": "1"}, "secret_env": {"A": "2"}})
     assert res.get("failed") and "both" in res["msg"]
+
+
+def test_module_writes_many_files_in_one_call(tmp_path):
+    one, two = tmp_path / "one.env", tmp_path / "two.env"
+    args = {"files": [
+        {"path": str(one), "env": {"TZ": "UTC"}},
+        {"path": str(two), "env": {"TZ": "UTC"}, "secret_env": {"PASS": "bulk-secret-value-3"}, "mode": "0640"},
+    ]}
+    res = run_module(tmp_path, args, check=True, diff=True)
+    assert res["changed"] and not one.exists() and not two.exists()
+    assert "bulk-secret-value-3" not in json.dumps(res)
+    assert [d["after_header"] for d in res["diff"]] == [str(one), str(two)]
+    res = run_module(tmp_path, args, diff=True)
+    assert [f["changed"] for f in res["files"]] == [True, True]
+    assert "bulk-secret-value-3" not in json.dumps(res)
+    assert stat.S_IMODE(one.stat().st_mode) == 0o600 and stat.S_IMODE(two.stat().st_mode) == 0o640
+    assert ef.parse(two.read_text()) == {"TZ": "UTC", "PASS": "bulk-secret-value-3"}
+    assert run_module(tmp_path, args)["changed"] is False
+    # One changed file: only it is reported and rewritten.
+    args["files"][0]["env"]["TZ"] = "Europe/Paris"
+    res = run_module(tmp_path, args)
+    assert [f["changed"] for f in res["files"]] == [True, False]
+    assert res["files"][0]["changed_keys"] == ["TZ"] and res["changed_paths"] == [str(one)]
+    assert run_module(tmp_path, {"path": str(one), "files": args["files"]}).get("failed")
