@@ -55,15 +55,24 @@ def host(*cmd):
                           check=True).stdout
 
 
+def containers():
+    """{container id: name} of every container on the test host's engine."""
+    lines = host("docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}}").split("\n")
+    return dict(line.split(" ", 1) for line in lines if line.strip())
+
+
 def container_ids():
-    ids = host("docker", "ps", "-aq", "--no-trunc").split()
-    return set(ids)
+    return set(containers())
 
 
-def recreated_by(extra_vars):
+def recreated_by(extra_vars, names=None):
     before = container_ids()
     molecule("converge", extra_vars=extra_vars)
-    return len(container_ids() - before)
+    after = containers()
+    new = sorted(name for cid, name in after.items() if cid not in before)
+    if names is not None:
+        names.extend(new)
+    return len(new)
 
 
 def main():
@@ -80,11 +89,15 @@ def main():
         result["noop_s"], result["noop_changed"] = molecule("converge")
         result["noop_recreated"] = len(container_ids() - before)
         web_enabled = services.get("omeroweb", {}).get("enabled", True)
+        result["web_property_recreated_names"] = []
         result["web_property_recreated"] = recreated_by(
-            {"omero_web_config": {"omero.web.page_size": 77}}) if web_enabled else None
+            {"omero_web_config": {"omero.web.page_size": 77}},
+            result["web_property_recreated_names"]) if web_enabled else None
         db = dict(services.get("database", {}))
         db["env"] = dict(db.get("env", {}), POSTGRES_INITDB_ARGS="--data-checksums")
-        result["postgres_setting_recreated"] = recreated_by({"omero_services": {**services, "database": db}})
+        result["postgres_setting_recreated_names"] = []
+        result["postgres_setting_recreated"] = recreated_by({"omero_services": {**services, "database": db}},
+                                                            result["postgres_setting_recreated_names"])
         molecule("converge")  # back to the inventory's settings
         noop_empty = molecule("converge")[0]
         base = group_vars.get("omero_site_base_dir", "/srv/omero")
