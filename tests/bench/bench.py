@@ -93,6 +93,8 @@ def main():
         result["web_property_recreated"] = recreated_by(
             {"omero_web_config": {"omero.web.page_size": 77}},
             result["web_property_recreated_names"]) if web_enabled else None
+        if web_enabled:
+            molecule("converge")  # back to the inventory's settings before the next change
         db = dict(services.get("database", {}))
         db["env"] = dict(db.get("env", {}), POSTGRES_INITDB_ARGS="--data-checksums")
         result["postgres_setting_recreated_names"] = []
