@@ -17,6 +17,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.images import is_wheel_file
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import (
     DICT_VARIABLES,
     LIST_VARIABLES,
@@ -95,7 +96,7 @@ class ActionModule(ActionBase):
         specs += list(site.get("omero_server_cli_plugins") or [])
         found = {}
         for spec in specs:
-            if not isinstance(spec, str) or not spec.endswith(".whl") or "://" in spec or spec in found:
+            if not is_wheel_file(spec) or spec in found:
                 continue
             try:
                 path = spec if os.path.isabs(spec) else self._find_needle("files", spec)

@@ -116,9 +116,15 @@ def _lines(items):
     return "".join("%s\n" % item for item in items)
 
 
+def is_wheel_file(spec):
+    """A pip requirement naming a wheel file (not a URL), which the action plugin looks
+    for on the controller and the site image gets copied in."""
+    return isinstance(spec, str) and spec.endswith(".whl") and "://" not in spec
+
+
 def wheel_copy(spec, local_files):
     """A wheel requirement given as a controller file: (in-image path, copy entry) or None."""
-    if not isinstance(spec, str) or not spec.endswith(".whl") or "://" in spec or spec not in local_files:
+    if not is_wheel_file(spec) or spec not in local_files:
         return None
     info = local_files[spec]
     base = posixpath.basename(info["path"])
@@ -162,7 +168,7 @@ def package_problem(name):
 
 def _local_file(spec, local_files, var, errors):
     """A wheel given by path must have been found on the controller (action plugin)."""
-    if isinstance(spec, str) and spec.endswith(".whl") and "://" not in spec and spec not in local_files:
+    if is_wheel_file(spec) and spec not in local_files:
         errors.append((var, "wheel file '%s' was not found on the controller (looked in the playbook's files/ "
                             "directories and as a path): put it there or give NAME==VERSION" % spec))
         return False

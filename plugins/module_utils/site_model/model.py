@@ -146,12 +146,13 @@ def image_problem(image):
     return None
 
 
-def image_reference(image, mirror="", build=False):
-    """The reference compose pulls. A mirror prefix replaces the registry: Docker Hub
-    images keep their path (official ones under library/), others keep theirs."""
+def image_reference(image, mirror=""):
+    """The reference compose (or a site image's build) pulls. A mirror prefix replaces
+    the registry: Docker Hub images keep their path (official ones under library/),
+    others keep theirs."""
     name = image["name"]
     registry = image.get("registry") or ""
-    if mirror and not build:
+    if mirror:
         if not registry and "/" not in name:
             name = "library/" + name
         return "%s/%s:%s" % (mirror.rstrip("/"), name, image["tag"])
