@@ -18,10 +18,10 @@ content_key() {
 }
 
 # pip_quiet VENV ARGS... : pip without the noise of this machine's find-links warnings.
+# Returns pip's own status (pipefail; the filter alone can never fail the pipeline).
 pip_quiet() {
   local venv="$1"; shift
-  "$venv/bin/pip" --quiet "$@" 2>&1 | grep -v '^WARNING: Location .* is ignored' >&2 || true
-  return "${PIPESTATUS[0]}"
+  "$venv/bin/pip" --quiet "$@" 2>&1 | { grep -v '^WARNING: Location .* is ignored' >&2 || true; }
 }
 
 # collections_dir: the ANSIBLE_COLLECTIONS_PATH entry where tools/venv.sh exposes this

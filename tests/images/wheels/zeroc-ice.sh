@@ -18,7 +18,8 @@ fix_util='s/PyThreadState_GET()->frame/PyThreadState_GetFrame(PyThreadState_GET(
 build_pins=("setuptools==75.8.0" "wheel==0.45.1")
 key="$(printf '%s\n' "$version" "$pyver" "$fix_slice" "$fix_util" "${build_pins[@]}" | sha256sum | cut -c1-12)"
 dest="$out/zeroc-ice-$key"
-cached() { find "$dest" -name "zeroc_ice-$version-*.whl" 2>/dev/null | head -n1; }
+# No cache directory yet is "not cached", not an error (find fails on it under pipefail).
+cached() { [ -d "$dest" ] || return 0; find "$dest" -name "zeroc_ice-$version-*.whl" | head -n1; }
 whl="$(cached)"; [ -n "$whl" ] && { printf '%s\n' "$whl"; exit 0; }
 # One build at a time: a second caller waits for the first and reuses its wheel.
 exec 9>"$out/.zeroc-ice.lock"
