@@ -19,7 +19,7 @@ build_pins=("setuptools==75.8.0" "wheel==0.45.1")
 key="$(printf '%s\n' "$version" "$pyver" "$fix_slice" "$fix_util" "${build_pins[@]}" | sha256sum | cut -c1-12)"
 dest="$out/zeroc-ice-$key"
 # No cache directory yet is "not cached", not an error (find fails on it under pipefail).
-cached() { [ -d "$dest" ] || return 0; find "$dest" -name "zeroc_ice-$version-*.whl" | head -n1; }
+cached() { [ -d "$dest" ] || return 0; find "$dest" -name "zeroc_ice-$version-*.whl" -print -quit; }
 whl="$(cached)"; [ -n "$whl" ] && { printf '%s\n' "$whl"; exit 0; }
 # One build at a time: a second caller waits for the first and reuses its wheel.
 exec 9>"$out/.zeroc-ice.lock"
@@ -50,4 +50,4 @@ grep -q 'PyThreadState_GetFrame' "$src/src/Util.cpp" || die "Util.cpp fix did no
   >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; die "zeroc-ice build failed"; }
 mkdir -p "$dest"
 cp "$work"/dist/zeroc_ice-*.whl "$dest/"
-find "$dest" -name "zeroc_ice-$version-*.whl" | head -n1
+cached
