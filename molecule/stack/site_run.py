@@ -1,40 +1,35 @@
 """Run a playbook of the collection against this scenario's inventory, from verify.
 
-Usage: site_run.py PLAYBOOK [EXTRA_VARS_FILE]
-Prints one JSON object: the PLAY RECAP counters of the test host (ok, changed,
-failed, ...) and the return code. The full output goes to
-$MOLECULE_EPHEMERAL_DIRECTORY/site_run-<n>.log for debugging.
+Usage: site_run.py PLAYBOOK [EXTRA_VARS_FILE [ARG...]]
+Runs through tests/helpers/playbook.py (the json callback) and prints one JSON object:
+the test host's stats (ok, changed, failed, ...), the return code, the failed tasks, and
+the path of the whole output, kept in $MOLECULE_EPHEMERAL_DIRECTORY/site_run-<n>.log.
 """
 
 import json
 import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
-RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.helpers.playbook import run_playbook  # noqa: E402
 
 
 def main():
     playbook = sys.argv[1]
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], playbook]
-    if len(sys.argv) > 2:
-        cmd += ["-e", "@" + sys.argv[2]]
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_STDOUT_CALLBACK="default")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    extra_vars = sys.argv[2] if len(sys.argv) > 2 else None
     logdir = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
-    n = len(list(logdir.glob("site_run-*.log")))
-    log = logdir / f"site_run-{n}.log"
-    log.write_text(proc.stdout + proc.stderr)
+    log = logdir / f"site_run-{len(list(logdir.glob('site_run-*.log')))}.log"
+    run = run_playbook(playbook, os.environ["MOLECULE_INVENTORY_FILE"], *sys.argv[3:],
+                       extra_vars_file=extra_vars, log=log)
     counts = {}
-    for line in proc.stdout.splitlines():
-        m = RECAP.match(line.strip())
-        if m and m.group("host") != "localhost":
-            counts = {k: int(v) for k, v in (kv.split("=") for kv in m.group("counts").split())}
-    print(json.dumps({"rc": proc.returncode, "log": str(log), **counts,
-                      "tail": (proc.stdout + proc.stderr).splitlines()[-40:] if proc.returncode else []}))
+    for host in run.hosts():
+        if host != "localhost":
+            counts = run.stats(host)
+    counts["failed"] = counts.pop("failures", 0)
+    failures = run.failures()
+    print(json.dumps({"rc": run.rc, "log": str(log), **counts, "failures": failures,
+                      "tail": (failures or run.output.splitlines()[-40:]) if run.rc else []}))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ def test_pip_quiet_returns_pips_failure(tmp_path):
     """A failing pip must fail pip_quiet (it used to return 0: `|| true` reset PIPESTATUS),
     or a broken virtualenv is marked complete and reused by every later run."""
     venv = tmp_path / "venv"
-    _stub(venv / "bin" / "pip", "echo 'WARNING: Location x is ignored' >&2; echo 'ERROR: no such package' >&2; exit 3\n")
+    _stub(venv / "bin" / "pip",
+          "echo 'WARNING: Location x is ignored' >&2; echo 'ERROR: no such package' >&2; exit 3\n")
     result = _bash('source tools/common.sh; if pip_quiet "$VENV" install nothing; then echo "rc=0"; '
                    'else echo "rc=$?"; fi', tmp_path, VENV=str(venv))
     assert result.stdout.strip() == "rc=3", result

@@ -1,0 +1,63 @@
+"""Run ansible-playbook the one way the tests do: the json stdout callback, parsed.
+
+Every test that runs a playbook (the stack scenario's nested runs, the site playbook
+tests) goes through run_playbook(), so they read outcomes the same way: the stats of
+each host, the failed tasks with their messages, the return code, and the raw output
+(kept whole so a test can search it, e.g. for a secret value that must not be there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    output: str
+    data: dict = field(default_factory=dict)
+
+    def stats(self, host: str) -> dict:
+        return dict(self.data.get("stats", {}).get(host, {}))
+
+    def hosts(self) -> list:
+        return sorted(self.data.get("stats", {}))
+
+    def failures(self) -> list:
+        """'task (host): message' of every failed, not ignored, result."""
+        out = []
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                for host, res in task.get("hosts", {}).items():
+                    if res.get("failed") and not res.get("ignore_errors"):
+                        out.append("%s (%s): %s" % (task["task"]["name"], host, res.get("msg", "")))
+        return out
+
+
+def run_playbook(playbook, inventory, *args, extra_vars_file=None, env=None, cwd=None, log=None,
+                 timeout=None) -> PlaybookRun:
+    """ansible-playbook -i INVENTORY PLAYBOOK [-e @EXTRA_VARS_FILE] ARGS..., json callback.
+
+    log: a path to keep the whole output in (for debugging a failed test)."""
+    cmd = ["ansible-playbook", "-i", str(inventory), str(playbook)]
+    if extra_vars_file:
+        cmd += ["-e", "@" + str(extra_vars_file)]
+    cmd += [str(a) for a in args]
+    run_env = dict(os.environ)
+    run_env.update(env or {})
+    run_env.update({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_NOCOLOR": "1",
+                    "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "false"})
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, cwd=cwd, check=False,
+                          timeout=timeout)
+    output = proc.stdout + proc.stderr
+    if log:
+        Path(log).write_text(output)
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError:
+        data = {}
+    return PlaybookRun(rc=proc.returncode, output=output, data=data)
