@@ -1,0 +1,69 @@
+"""Look for secret values where they must not be; print where they are (names, never values).
+
+Reads one JSON object on stdin:
+  secrets:   {name: value}                  the values to look for
+  consumers: {name: [compose service, ...]} services that may hold a secret in their config
+  paths:     [dir, ...]   every file below, readable by others (mode o+r), is searched
+  logs:      [file, ...]  searched whole (e.g. the output of a -v --diff run)
+  project:   compose project: every container of it not consuming a secret is searched
+             (docker inspect: Env, Cmd, Labels, Mounts, ...)
+Prints {"files": N, "containers": N, "logs": N, "leaks": ["<secret> in <where>", ...]}.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+
+def _search(text, secrets, where, skip=()):
+    return [
+        "%s in %s" % (name, where)
+        for name, value in sorted(secrets.items())
+        if name not in skip and value and value in text
+    ]
+
+
+def main():
+    spec = json.load(sys.stdin)
+    secrets = {k: str(v) for k, v in spec.get("secrets", {}).items() if v not in (None, "")}
+    consumers = spec.get("consumers", {})
+    leaks, counts = [], {"files": 0, "containers": 0, "logs": 0}
+    for root in spec.get("paths", []):
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.lstat(path)
+                    if not (st.st_mode & 0o004) or not os.path.isfile(path):
+                        continue
+                    with open(path, "rb") as fh:
+                        text = fh.read(4 * 1024 * 1024).decode("utf-8", "replace")
+                except OSError:
+                    continue
+                counts["files"] += 1
+                leaks += _search(text, secrets, path)
+    for path in spec.get("logs", []):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            leaks += _search(fh.read(), secrets, path)
+        counts["logs"] += 1
+    if spec.get("project"):
+        ids = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", "label=com.docker.compose.project=%s" % spec["project"]],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        for cid in ids:
+            info = json.loads(
+                subprocess.run(["docker", "inspect", cid], capture_output=True, text=True, check=True).stdout
+            )[0]
+            service = info["Config"]["Labels"].get("com.docker.compose.service", "")
+            skip = [name for name, users in consumers.items() if service in users]
+            counts["containers"] += 1
+            leaks += _search(json.dumps(info), secrets, "docker inspect of %s" % info["Name"].lstrip("/"), skip)
+    print(json.dumps(dict(counts, leaks=leaks)))
+
+
+if __name__ == "__main__":
+    main()
