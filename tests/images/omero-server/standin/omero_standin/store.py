@@ -122,7 +122,8 @@ class Store:
 
     def user(self, name=None, uid=None):
         with self.cursor() as cur:
-            select = "SELECT id, omename, firstname, middlename, lastname, email, institution, ldap FROM standin_experimenter"
+            select = "SELECT id, omename, firstname, middlename, lastname, email, institution, ldap"
+            select += " FROM standin_experimenter"
             if uid is not None:
                 cur.execute(select + " WHERE id = %s", (uid,))
             else:
