@@ -51,6 +51,16 @@ options:
         C(error_kind=unreachable).
     type: int
     default: 30
+  invocation_timeout:
+    description:
+      - Seconds every remote call waits at most for the server's answer
+        (C(Ice.Default.InvocationTimeout)), so that a wedged server cannot block a run;
+        the module then fails with C(error_kind=timeout).
+      - Long server-side work is not bound by it: it is polled with short calls and has
+        its own limit (for example O(omero_docker.stack.omero_group#module:chmod_timeout)).
+      - V(0) means no limit.
+    type: int
+    default: 300
   session_timeout:
     description:
       - Idle timeout of the module's session, in seconds (C(UpdateSessionTimeoutRequest)).
@@ -62,6 +72,11 @@ requirements:
 notes:
   - Expected failures end with a message and C(error_kind) in the result, never with a
     traceback; C(error_kind) is one of C(unreachable) (no connection), C(not_ready) (the
-    server answers but does not accept logins yet), C(bad_credentials),
-    C(missing_library) or C(error).
+    server answers but does not accept logins yet), C(bad_credentials), C(timeout) (no
+    answer within O(invocation_timeout)), C(missing_library) or C(error).
+  - C(bad_credentials) means that OMERO's password check refused the login (a
+    C(Glacier2.PermissionDeniedException) whose reason starts with C(Password check failed)).
+    While OMERO.server starts, its router refuses every login with the reason
+    C(internal server error) until Blitz is up: that is C(not_ready), like the server's
+    other refusals that are not about the password.
 """

@@ -46,8 +46,13 @@ def omero_argument_spec():
         secure=dict(type="bool", default=True),
         group=dict(type="str"),
         connect_timeout=dict(type="int", default=30),
+        invocation_timeout=dict(type="int", default=300),
         session_timeout=dict(type="int"),
     )
+
+
+class OmeroStillRunning(Exception):
+    """A server-side command (omero.cmd request) did not finish within the wait; it goes on."""
 
 
 class OmeroConnectionError(Exception):
@@ -78,15 +83,25 @@ _NOT_READY = (
     "NoEndpointException",
     "RemovedSessionException",
 )
-_BAD_CREDENTIALS = ("PermissionDeniedException", "SecurityViolation")
+_BAD_CREDENTIALS = ("SecurityViolation",)
+# Glacier2 answers every login with PermissionDeniedException while the server starts:
+# its reason is "internal server error" until Blitz is up (the permissions verifier is
+# not reachable yet). Only OMERO's own verifier says the password was wrong, with a
+# reason starting with this text (omero-blitz PermissionsVerifierI).
+_PASSWORD_CHECK_FAILED = "Password check failed"  # noqa: S105 - a message prefix, not a password
 
 
 def classify_exception(exc):
     """Return the kind of a connection failure from the exception's class hierarchy."""
     names = [cls.__name__ for cls in type(exc).__mro__]
     for name in names:
+        if name == "PermissionDeniedException":
+            reason = str(getattr(exc, "reason", "") or "")
+            return "bad_credentials" if reason.startswith(_PASSWORD_CHECK_FAILED) else "not_ready"
         if name in _BAD_CREDENTIALS:
             return "bad_credentials"
+        if name == "InvocationTimeoutException":
+            return "timeout"
         if name in _NOT_READY:
             return "not_ready"
         if name in _UNREACHABLE:
@@ -123,6 +138,12 @@ def _message(kind, params, exc):
         )
     if kind == "not_ready":
         return "OMERO.server at %s answers but does not accept logins yet (%s); retry later" % (where, detail)
+    if kind == "timeout":
+        return "OMERO.server at %s did not answer within invocation_timeout (%s s) (%s)" % (
+            where,
+            params.get("invocation_timeout"),
+            detail,
+        )
     if kind == "bad_credentials":
         return "OMERO.server at %s refused the login of user %r: wrong user name or password (%s)" % (
             where,
@@ -154,8 +175,24 @@ class OmeroSession:
         return self._script
 
     def submit(self, request, seconds=120):
-        """Run an omero.cmd request to completion (raises omero.CmdError on failure)."""
-        return self.client.submit(request, loops=max(1, seconds * 2), ms=500)
+        """Run an omero.cmd request to completion and return its response.
+
+        Raises omero.CmdError when the server reports a failure, and OmeroStillRunning
+        when the request has not finished after ``seconds``: the handle is then left
+        open, so the server carries on with it (closing it could cancel it).
+        """
+        callback = self.client.submit(request, loops=max(1, int(seconds) * 2), ms=500, failontimeout=False)
+        response = callback.getResponse()
+        if response is None:
+            try:
+                callback.close(False)
+            except Exception:  # noqa: S110 - the report below matters, not the local callback
+                pass
+            raise OmeroStillRunning(
+                "%s still running on the server after %s s" % (type(request).__name__, seconds)
+            )
+        callback.close(True)
+        return response
 
     def close(self):
         """End the server-side session and the client's communicator."""
@@ -167,10 +204,18 @@ class OmeroSession:
 
 def _client_properties(params):
     timeout_ms = str(max(1, params.get("connect_timeout") or 30) * 1000)
-    return {
+    properties = {
         "Ice.Override.ConnectTimeout": timeout_ms,
         "Ice.RetryIntervals": "-1",
     }
+    # Every remote call waits at most this long for its answer (0: no limit), so a
+    # wedged server cannot block a run. Long server-side work (Chmod2) is polled with
+    # short calls and bounded by its own option.
+    invocation = params.get("invocation_timeout")
+    if invocation is None:
+        invocation = 300
+    properties["Ice.Default.InvocationTimeout"] = str(int(invocation) * 1000 if int(invocation) > 0 else -1)
+    return properties
 
 
 def open_session(params, user=None, password=None):
@@ -247,6 +292,21 @@ def server_error_text(exc):
             parts.append(params["message"])
         return "%s: %s" % (type(exc).__name__, " ".join(p for p in parts if p))
     return describe_exception(exc)
+
+
+def fail_server_error(module, what, err):
+    """fail_json for an OMERO failure during a module's work (after the login).
+
+    A call that got no answer within invocation_timeout is a timeout, anything else the
+    server's refusal, with its reason.
+    """
+    if classify_exception(err) == "timeout":
+        module.fail_json(
+            msg="OMERO.server did not answer a call within invocation_timeout (%s s) during a %s: %s"
+            % (module.params.get("invocation_timeout"), what, describe_exception(err)),
+            error_kind="timeout",
+        )
+    module.fail_json(msg="OMERO refused a %s: %s" % (what, server_error_text(err)), error_kind="error")
 
 
 def ice_error_types():

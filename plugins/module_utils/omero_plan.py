@@ -54,6 +54,7 @@ ADMIN_PRIVILEGES = (
 USER_GROUP = "user"
 SYSTEM_GROUP = "system"
 BUILTIN_USERS = ("root", "guest")
+BUILTIN_GROUPS = (SYSTEM_GROUP, USER_GROUP, "guest")
 
 
 class PlanError(ValueError):
@@ -87,19 +88,32 @@ def plan_group(current, desired):
     """Decide what to do with one group.
 
     current: None (absent) or dict(name, permissions='rw----', description).
-    desired: dict(name, permissions=<level>, description=None means leave alone).
+    desired: dict(name, permissions=<level> or None, description=None): None means
+             "leave it alone" (a new group is private).
     Returns dict(action='create'|'update'|'none', changes={field: (old, new)}).
     """
-    want_perms = permission_string(desired.get("permissions") or "private")
+    check_group_name(desired.get("name"))
+    wanted = desired.get("permissions")
     if current is None:
-        return {"action": "create", "changes": {"permissions": (None, want_perms)}}
+        return {"action": "create", "changes": {"permissions": (None, permission_string(wanted or "private"))}}
     changes = {}
-    if current.get("permissions") != want_perms:
-        changes["permissions"] = (current.get("permissions"), want_perms)
+    if wanted is not None:
+        want_perms = permission_string(wanted)
+        if current.get("permissions") != want_perms:
+            changes["permissions"] = (current.get("permissions"), want_perms)
     want_desc = desired.get("description")
     if want_desc is not None and (current.get("description") or "") != want_desc:
         changes["description"] = (current.get("description"), want_desc)
     return {"action": "update" if changes else "none", "changes": changes}
+
+
+def check_group_name(name):
+    """Refuse the groups every server has: their permissions and members are OMERO's."""
+    if name in BUILTIN_GROUPS:
+        raise PlanError(
+            "group %s is built into OMERO (%s) and is not managed: remove it from the list"
+            % (name, ", ".join(BUILTIN_GROUPS))
+        )
 
 
 # ---------------------------------------------------------------- users
@@ -134,15 +148,37 @@ def membership_diff(current, groups, default_group, admin, append=False):
     return add, remove
 
 
-def resolve_default_group(groups, default_group, admin=False):
-    """The default group: the one named, else the first listed, else "system" for an
-    administrator (where OMERO puts new administrators) and "user" for others."""
+def resolve_default_group(groups, default_group, admin=False, name=None, current=None):
+    """The default group of a user.
+
+    The one named, else the first listed, else ``current`` (the user's present default
+    group: callers pass it only when unlisted memberships are kept, as with append),
+    else "system" for an administrator (where OMERO puts new administrators).
+
+    A user who is not an administrator must belong to a group besides "user": OMERO
+    refuses "user" as a default group (IAdmin.setDefaultGroup: "Cannot set default group
+    to: user"; removeGroups refuses to leave a user in "user" only; getDefaultGroup
+    ignores it), so such a user could never log in. That is a PlanError naming the user.
+    """
+    who = "user %s" % name if name else "a user"
+    if default_group == USER_GROUP:
+        raise PlanError(
+            "%s: default_group '%s' is refused by OMERO (Cannot set default group to: user); "
+            "name one of the user's own groups" % (who, USER_GROUP)
+        )
     if default_group:
         return default_group
     for group in groups or []:
         if group not in (USER_GROUP, SYSTEM_GROUP):
             return group
-    return SYSTEM_GROUP if admin else USER_GROUP
+    if current and current != USER_GROUP and (admin or current != SYSTEM_GROUP):
+        return current
+    if admin:
+        return SYSTEM_GROUP
+    raise PlanError(
+        "%s: list at least one group besides '%s' in groups (or make the user an administrator): "
+        "OMERO refuses '%s' as a default group, so the user could never log in" % (who, USER_GROUP, USER_GROUP)
+    )
 
 
 def desired_privileges(admin_privileges, full_admin):
@@ -177,6 +213,17 @@ def password_action(exists, update_password, password, password_matches=None):
     return "set"
 
 
+def check_ldap_user(name, desired):
+    """An LDAP user's password is the directory's: refuse to set one here."""
+    if desired.get("password") is not None:
+        raise PlanError(
+            "user %s: ldap users log in with their directory password; remove password "
+            "(OMERO refuses to change the password of an LDAP user)" % name
+        )
+    if desired.get("update_password") == "always":  # noqa: S105 - a policy name, not a password
+        raise PlanError("user %s: update_password=always does not apply to an ldap user; remove it" % name)
+
+
 def user_field_changes(current, desired):
     """Changed profile fields {field: (old, new)}; a desired None means leave alone."""
     changes = {}
@@ -204,6 +251,18 @@ def content_sha256(data):
     if not isinstance(data, bytes):
         data = data.encode("utf-8")
     return hashlib.sha256(data).hexdigest()
+
+
+def require_script_file(path):
+    """A site script's server path must name a .py file: OMERO lists only files whose
+    name gives a script type (getScripts), so any other name would be uploaded again on
+    every run without ever being registered."""
+    if not path.endswith(".py") or posixpath.basename(path) == ".py":
+        raise PlanError(
+            "script path %s must end with .py: OMERO registers only Python scripts with that "
+            "extension (any other file is never listed, so it would be uploaded on every run)" % path
+        )
+    return path
 
 
 def normalize_script_path(path):

@@ -25,6 +25,7 @@ description:
   - Creates missing groups, changes the permission level of existing groups (with a
     C(Chmod2) request, as C(omero group perms) does) and their description; leaves
     other groups alone. Groups are never deleted.
+  - The groups every OMERO.server has (C(system), C(user), C(guest)) are refused.
 author:
   - omero_docker.stack developers (!UNKNOWN)
 extends_documentation_fragment:
@@ -46,14 +47,24 @@ options:
           - Permission level, by name or as OMERO's permission string. V(private) is
             C(rw----), V(read-only) C(rwr---), V(read-annotate) C(rwra--), V(read-write)
             C(rwrw--); any other value fails.
+          - Not set means V(private) for a group the module creates and the present level,
+            unchanged, for a group that exists.
           - Lowering the level of a group that holds data linked across users may be
             refused by the server; the module then fails with the server's reason.
         type: str
         aliases: [perms]
-        default: private
       description:
         description: Description of the group. Left as it is when not set.
         type: str
+  chmod_timeout:
+    description:
+      - Seconds to wait for a permission change (a C(Chmod2) request, which on a group
+        with much data runs long on the server).
+      - When it is still running after that, the module fails with
+        C(error_kind=still_running) and says so: the server carries on with it, and a
+        later run reports the group unchanged once it has finished.
+    type: int
+    default: 1800
 attributes:
   check_mode:
     description: Reports what would be created or changed without changing the server.
@@ -99,7 +110,9 @@ groups:
   elements: dict
   sample: [{"name": "lab-smith", "permissions": "private", "permission_string": "rw----"}]
 error_kind:
-  description: Kind of an expected failure (unreachable, not_ready, bad_credentials, missing_library, error).
+  description: >-
+    Kind of an expected failure (unreachable, not_ready, bad_credentials, timeout, still_running,
+    missing_library, error).
   returned: failure
   type: str
   sample: unreachable
@@ -111,6 +124,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.omero_docker.stack.plugins.module_utils import omero_client
 from ansible_collections.omero_docker.stack.plugins.module_utils.omero_plan import (
     PlanError,
+    check_group_name,
     permission_level,
     permission_string,
     plan_group,
@@ -143,10 +157,10 @@ def create_group(admin, desired):
     return admin.createGroup(group)
 
 
-def chmod_group(session, group_id, perm_string):
+def chmod_group(session, group_id, perm_string, seconds):
     omero = omero_client.omero
     request = omero.cmd.Chmod2(targetObjects={"ExperimenterGroup": [group_id]}, permissions=perm_string)
-    session.submit(request)
+    session.submit(request, seconds=seconds)
 
 
 def public_view(name, perm_string, description=None):
@@ -164,7 +178,10 @@ def run(module, session):
         name = desired["name"]
         current, group = read_group(admin, name)
         plan = plan_group(current, desired)
-        want = permission_string(desired["permissions"])
+        if desired.get("permissions") is not None:
+            want = permission_string(desired["permissions"])
+        else:
+            want = current["permissions"] if current is not None else permission_string("private")
         if current is not None:
             before.append(public_view(name, current["permissions"], current.get("description")))
         desc_after = desired.get("description")
@@ -178,13 +195,21 @@ def run(module, session):
         if module.check_mode:
             continue
         if plan["action"] == "create":
-            create_group(admin, desired)
+            create_group(admin, dict(desired, permissions=want))
             continue
         if "description" in plan["changes"]:
             group.setDescription(omero_client.rstring(desired["description"]))
             admin.updateGroup(group)
         if "permissions" in plan["changes"]:
-            chmod_group(session, current["id"], want)
+            try:
+                chmod_group(session, current["id"], want, module.params["chmod_timeout"])
+            except omero_client.OmeroStillRunning:
+                module.fail_json(
+                    msg="the permission change of group %s to %s (Chmod2) is still running on the server after "
+                        "chmod_timeout=%s s; the server carries on with it: run again later (the group is "
+                        "reported unchanged once it is done) or raise chmod_timeout"
+                        % (name, permission_level(want), module.params["chmod_timeout"]),
+                    error_kind="still_running", changed=True, created=created, updated=updated)
     result = dict(changed=bool(created or updated), created=created, updated=updated, groups=views)
     if module._diff:
         result["diff"] = {"before": {"groups": before}, "after": {"groups": after}}
@@ -200,10 +225,11 @@ def main():
             required=True,
             options=dict(
                 name=dict(type="str", required=True),
-                permissions=dict(type="str", default="private", aliases=["perms"]),
+                permissions=dict(type="str", aliases=["perms"]),
                 description=dict(type="str"),
             ),
         ),
+        chmod_timeout=dict(type="int", default=1800),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     names = [g["name"] for g in module.params["groups"]]
@@ -212,7 +238,9 @@ def main():
         module.fail_json(msg="groups lists these names more than once: %s" % ", ".join(duplicates))
     try:
         for group in module.params["groups"]:
-            permission_string(group["permissions"])
+            check_group_name(group["name"])
+            if group["permissions"] is not None:
+                permission_string(group["permissions"])
     except PlanError as err:
         module.fail_json(msg=str(err))
     session = omero_client.connect(module)
@@ -221,8 +249,7 @@ def main():
     except PlanError as err:
         module.fail_json(msg=str(err))
     except omero_client.ice_error_types() as err:
-        module.fail_json(msg="OMERO refused a group change: %s" % omero_client.server_error_text(err),
-                         error_kind="error")
+        omero_client.fail_server_error(module, "group change", err)
     finally:
         session.close()
 

@@ -67,7 +67,10 @@ options:
     default: []
     suboptions:
       path:
-        description: Path of the script on the server, for example V(/site/analysis/Measure.py).
+        description:
+          - Path of the script on the server, for example V(/site/analysis/Measure.py).
+          - It must end with C(.py): OMERO registers (and lists) only such files, so any other
+            name would be uploaded again on every run; it is refused.
         type: str
         required: true
       src:
@@ -162,7 +165,7 @@ official_version:
   type: str
   sample: 5.10.0
 error_kind:
-  description: Kind of an expected failure (unreachable, not_ready, bad_credentials, missing_library, error).
+  description: Kind of an expected failure (unreachable, not_ready, bad_credentials, timeout, missing_library, error).
   returned: failure
   type: str
   sample: unreachable
@@ -179,6 +182,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.omero_plan impo
     normalize_script_path,
     official_scripts,
     plan_scripts,
+    require_script_file,
     select_official,
     server_script_path,
     verify_checksum,
@@ -193,7 +197,7 @@ def load_desired(module):
         version, available = official_scripts(params["official_search_path"], params["official_version"])
         desired.update(select_official(available, params["official"]))
     for entry in params["scripts"]:
-        path = normalize_script_path(entry["path"])
+        path = require_script_file(normalize_script_path(entry["path"]))
         if path in desired:
             raise PlanError("script %s is listed twice" % path)
         if entry.get("content") is not None:
@@ -319,8 +323,7 @@ def main():
     except PlanError as err:
         module.fail_json(msg=str(err))
     except omero_client.ice_error_types() as err:
-        module.fail_json(msg="OMERO refused a script change: %s" % omero_client.server_error_text(err),
-                         error_kind="error")
+        omero_client.fail_server_error(module, "script change", err)
     finally:
         session.close()
 

@@ -26,10 +26,11 @@ import Glacier2
 import Ice
 import omero
 import omero.api
+import omero.callbacks
 import omero.clients
 import omero.cmd
 import omero.model
-from omero.rtypes import rlong, rstring
+from omero.rtypes import rbool, rlong, rstring
 
 SECURE_PORT = 4064
 
@@ -40,7 +41,13 @@ class FakeOmeroServer:
     def __init__(self, root_password="root-password-for-tests"):  # noqa: S107 - a fake server's
         self.reachable = True
         self.accepting_logins = True
+        # Glacier2 while Blitz is still starting: every login is refused with
+        # PermissionDeniedException(reason="internal server error"), even a right one.
+        self.blitz_starting = False
         self.refuse_chmod = False
+        # Chmod2 takes this many seconds on the server (a large group); a client that
+        # waits less sees it still running.
+        self.chmod_seconds = 0
         self._ids = itertools.count(100)
         self.passwords = {"root": root_password}
         self.groups = {}  # name -> omero.model.ExperimenterGroupI
@@ -53,6 +60,7 @@ class FakeOmeroServer:
         self.writes = []  # (method, detail) of every call that changes state
         self.logins = []  # (user, password ok?)
         self.clients = []  # every autospecced omero.client instance made
+        self.chmod_waits = []  # seconds a client waited for an unfinished Chmod2
         self._sf = None
         self._services = {}
         for name, perms in (("system", "rw----"), ("user", "rwr---"), ("guest", "rw----")):
@@ -75,9 +83,10 @@ class FakeOmeroServer:
         self.groups[name] = group
         return group
 
-    def _add_user(self, name, groups, default, *, first="F", last="L", email=None):
+    def _add_user(self, name, groups, default, *, first="F", last="L", email=None, ldap=False):
         exp = omero.model.ExperimenterI(rlong(next(self._ids)), True)
         exp.setOmeName(rstring(name))
+        exp.setLdap(rbool(ldap))
         exp.setFirstName(rstring(first))
         exp.setLastName(rstring(last))
         if email:
@@ -92,7 +101,10 @@ class FakeOmeroServer:
         return self._add_group(name, perms, description)
 
     def add_user(self, name, password, groups=("user",), default="user", privileges=None, **fields):
-        """Seed a user (test set-up, not recorded as a write)."""
+        """Seed a user (test set-up, not recorded as a write).
+
+        The defaults make a user in "user" only, which the real server cannot have as a
+        working account (see getDefaultGroup): tests of such a user seed it on purpose."""
         exp = self._add_user(name, set(groups) | {"user"}, default, **fields)
         self.passwords[name] = password
         if privileges is not None:
@@ -174,6 +186,10 @@ class FakeOmeroServer:
                 raise Ice.ConnectionRefusedException(error=111)
             if not self.accepting_logins:
                 raise Glacier2.CannotCreateSessionException(reason="Server not ready")
+            if self.blitz_starting:
+                # Glacier2's SessionRouterI turns any failure of the permissions verifier
+                # (Blitz not activated yet) into this reason.
+                raise Glacier2.PermissionDeniedException(reason="internal server error")
             ok = self.passwords.get(username) == password and "user" in self.members.get(username, ())
             self.logins.append((username, ok))
             if not ok:
@@ -193,13 +209,23 @@ class FakeOmeroServer:
             return other
 
         def submit(req, loops=10, ms=500, failonerror=True, ctx=None, failontimeout=True):  # noqa: PLR0917
+            # Like BaseClient.submit/waitOnCmd: a CmdCallbackI; an unfinished request
+            # raises omero.LockTimeout with failontimeout, else its callback has no
+            # response yet; a failed one raises omero.CmdError with failonerror.
             self._require(req, omero.cmd.Request, "request")
+            waited = loops * ms / 1000.0
             if isinstance(req, omero.cmd.Chmod2):
-                return self._chmod(req)
+                if self.chmod_seconds > waited:
+                    self.chmod_waits.append(waited)
+                    if failontimeout:
+                        raise omero.LockTimeout(None, None, "Command unfinished after %s seconds" % waited,
+                                                5000, int(waited))
+                    return self._callback(None)
+                return self._callback(self._chmod(req))
             if isinstance(req, omero.cmd.UpdateSessionTimeoutRequest):
                 self._require(req.timeToIdle, omero.RLong, "timeToIdle")
                 state["time_to_idle_ms"] = req.timeToIdle.getValue()
-                return omero.cmd.OK()
+                return self._callback(omero.cmd.OK())
             raise AssertionError("fake server does not handle %s" % type(req).__name__)
 
         def close_session():
@@ -215,6 +241,13 @@ class FakeOmeroServer:
         client.getImplicitContext.return_value = mock.create_autospec(Ice.ImplicitContext, instance=True)
         self.clients.append(client)
         return client
+
+    @staticmethod
+    def _callback(response):
+        callback = mock.create_autospec(omero.callbacks.CmdCallbackI, instance=True)
+        callback.getResponse.return_value = response
+        callback.block.return_value = response is not None
+        return callback
 
     def _new_service_factory(self, username):
         # One autospecced ServiceFactory and services per fake server, made on first use
@@ -257,8 +290,13 @@ class FakeOmeroServer:
             return [self.groups[g] for g in sorted(self.members[name])]
 
         def get_default_group(uid):
+            # The server's query skips the "user" group: a user whose default would be
+            # "user" has none (and cannot log in).
             name = self._user_by_ref(omero.model.ExperimenterI(uid, False))
-            return self.groups[self.default_group[name]]
+            default = self.default_group.get(name)
+            if default in (None, "user"):
+                raise omero.ValidationException(message="The user %s has no default group set." % uid)
+            return self.groups[default]
 
         def get_admin_privileges(user):
             name = self._user_by_ref(user)
@@ -343,6 +381,16 @@ class FakeOmeroServer:
             name = self._user_by_ref(user)
             self._require(groups, list, "groups")
             removed = sorted(self._group_by_ref(g) for g in groups)
+            if name == "root" and {"system", "user"} & set(removed):
+                raise omero.ValidationException(
+                    message="experimenter 'root' may not be removed from the 'system' or 'user' group")
+            remaining = self.members[name] - set(removed)
+            if not remaining:
+                raise omero.ValidationException(message="experimenter must remain a member of some group")
+            if remaining == {"user"}:
+                raise omero.ValidationException(
+                    message="experimenter cannot be a member of only the 'user' group, "
+                            "a different default group is also required")
             if self.default_group[name] in removed:
                 raise omero.ValidationException(message="cannot remove the default group")
             self.members[name].difference_update(removed)
@@ -351,6 +399,8 @@ class FakeOmeroServer:
         def set_default_group(user, group):
             name = self._user_by_ref(user)
             gname = self._group_by_ref(group)
+            if gname == "user":
+                raise omero.ApiUsageException(message="Cannot set default group to: user")
             if gname not in self.members[name]:
                 raise omero.ApiUsageException(message="user is not in group %s" % gname)
             self.default_group[name] = gname
@@ -406,7 +456,9 @@ class FakeOmeroServer:
         service = mock.create_autospec(omero.api.IScriptPrx, instance=True)
 
         def get_scripts():
-            return list(self.scripts.values())
+            # Only files whose name gives a script type are listed (ScriptI.getScripts
+            # goes through ScriptRepoHelper, which matches *.py for Python).
+            return [f for f in self.scripts.values() if f.getName().getValue().endswith(".py")]
 
         def get_script_text(script_id):
             if script_id not in self.script_text:
@@ -416,7 +468,8 @@ class FakeOmeroServer:
         def upload_official_script(path, script_text):
             self._require(path, str, "path")
             self._require(script_text, str, "scriptText")
-            if path in self.script_paths():
+            listed = {f.getPath().getValue() + f.getName().getValue() for f in get_scripts()}
+            if path in listed:
                 raise omero.ApiUsageException(message="Path already exists: %s" % path)
             ofile = self._store_script(path, script_text)
             self.writes.append(("uploadOfficialScript", path))

@@ -41,3 +41,123 @@ def test_secrets_are_no_log_in_the_spec():
     options = _yaml("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
     for name in ("omero_bootstrap_admin_password", "omero_bootstrap_job_service_password"):
         assert options[name]["no_log"] is True
+
+
+def _tasks():
+    """Every task of tasks/main.yml, blocks flattened, in order (with its enclosing blocks)."""
+    out = []
+
+    def walk(items, parents):
+        for task in items:
+            out.append((task, parents))
+            for key in ("block", "rescue", "always"):
+                if key in task:
+                    walk(task[key], parents + [task])
+
+    walk(_yaml("tasks/main.yml"), [])
+    return out
+
+
+def _task(name):
+    for task, parents in _tasks():
+        if task.get("name") == name:
+            return task, parents
+    raise AssertionError("no task named %r" % name)
+
+
+def _template(expr, variables):
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    return Templar(loader=DataLoader(), variables=variables).template(expr)
+
+
+def test_module_payloads_are_piped_not_written_into_the_container():
+    task, _ = _task("Add each host's omeroserver container to the inventory (community.docker.docker connection)")
+    assert task["ansible.builtin.add_host"]["ansible_pipelining"] is True
+
+
+def test_job_service_password_is_always_applied():
+    task, _ = _task("Users, the job-service user first (a restricted administrator)")
+    assert "'update_password': 'always'" in task["vars"]["_omero_bootstrap_job_service"]
+    # the other users keep the site's policy
+    policy = task["omero_docker.stack.omero_user"]["update_password"]
+    assert policy == "{{ omero_bootstrap_update_password }}"  # noqa: S105 - a template, not a password
+
+
+def test_wait_stops_only_on_wrong_credentials_or_missing_library():
+    task, _ = _task("Log in to OMERO.server (retried until it is ready, at most omero_bootstrap_wait_timeout s)")
+    assert "['bad_credentials', 'missing_library']" in task["until"]
+    assert "not_ready" not in task["until"]
+    assert "omero_bootstrap_wait_timeout" in task["until"]  # a deadline, even with slow attempts
+
+
+def test_every_omero_call_has_the_invocation_timeout():
+    for task, _ in _tasks():
+        for module in ("omero_group", "omero_user", "omero_script"):
+            args = task.get("omero_docker.stack." + module)
+            if args is not None:
+                assert "invocation_timeout" in args, task["name"]
+
+
+def test_root_password_rotation_keeps_the_old_value_until_the_new_one_works():
+    names = [task.get("name") for task, _ in _tasks()]
+    change, parents = _task("Change root's password, logged in with the one applied last")
+    args = change["omero_docker.stack.omero_user"]
+    assert args["password"] == "{{ _omero_bootstrap_root_previous }}"  # noqa: S105 - a template
+    assert args["users"] == [{"name": "root", "password": "{{ omero_bootstrap_admin_password }}",
+                              "update_password": "always"}]
+    assert change["no_log"] is True
+    assert "bad_credentials" in parents[-1]["when"]
+    verify, _ = _task("Log in with the new root password")
+    new = verify["omero_docker.stack.omero_group"]["password"]
+    assert new == "{{ omero_bootstrap_admin_password }}"  # noqa: S105 - a template
+    write, _ = _task("Root password that works (root-only file, never shown)")
+    copy = write["ansible.builtin.copy"]
+    assert copy["mode"] == "0600" and copy["owner"] == "root"
+    assert copy["content"] == "{{ omero_bootstrap_admin_password }}"
+    assert write["no_log"] is True and write["diff"] is False
+    # old value read before the wait, new value written only after the check of the new one
+    assert (names.index("Read the root password applied last")
+            < names.index("Change root's password, logged in with the one applied last")
+            < names.index("Log in with the new root password")
+            < names.index("Fail when the new root password does not log in")
+            < names.index("Root password that works (root-only file, never shown)"))
+    directory, _ = _task("Directory of the applied root password (root only)")
+    assert directory["ansible.builtin.file"]["mode"] == "0700"
+
+
+def test_every_task_that_reads_a_password_value_is_no_log():
+    secret_refs = ("_omero_bootstrap_root_previous", "_omero_bootstrap_applied.content",
+                   "omero_bootstrap_admin_password", "_omero_bootstrap_login")
+    module_keys = ("omero_docker.stack.omero_group", "omero_docker.stack.omero_user", "omero_docker.stack.omero_script")
+    for task, _ in _tasks():
+        if "block" in task:
+            continue
+        if any(k in task for k in module_keys) and "_omero_bootstrap_root_previous" not in str(task):
+            # module calls: their password options are no_log in the modules' own specs
+            continue
+        text = yaml.safe_dump({k: v for k, v in task.items() if k not in ("name", "when", "failed_when")})
+        if any(ref in text for ref in secret_refs) or "slurp" in text:
+            assert task.get("no_log") is True, task["name"]
+
+
+def test_root_password_file_default_comes_from_the_site_model():
+    defaults = _yaml("defaults/main.yml")
+    expr = defaults["omero_bootstrap_root_password_file"]
+    model = {"paths": {"secrets": "/srv/omero/secrets"}}
+    assert _template(expr, {"omero_site_model": model}) == "/srv/omero/secrets/omeroserver/root-password.applied"
+    assert _template(expr, {}) == ""
+
+
+def test_managed_script_folders_default_to_the_site_model_list():
+    expr = _yaml("defaults/main.yml")["omero_bootstrap_scripts_managed_folders"]
+    assert _template(expr, {}) == []
+    assert _template(expr, {"omero_site_model": {"omero": {}}}) == []
+    model = {"omero": {"script_folders": ["/site", "/opt/omero/server/OMERO.server/lib/scripts/lab"]}}
+    assert _template(expr, {"omero_site_model": model}) == ["/site", "/lab"]
+
+
+def test_readme_says_what_ready_means():
+    readme = (ROLE / "README.md").read_text()
+    assert "a real login as" in readme and "4064" in readme and "internal server error" in readme

@@ -94,7 +94,8 @@ def test_missing_omero_py_is_a_clear_failure(monkeypatch, run_module):
         (Ice.ConnectionRefusedException(), "unreachable"),
         (Ice.DNSException(), "unreachable"),
         (Ice.ConnectTimeoutException(), "unreachable"),
-        (Glacier2.PermissionDeniedException(), "bad_credentials"),
+        (Glacier2.PermissionDeniedException(reason="Password check failed for 'root'"), "bad_credentials"),
+        (Glacier2.PermissionDeniedException(reason="internal server error"), "not_ready"),
         (Glacier2.CannotCreateSessionException(), "not_ready"),
         (omero.WrappedCreateSessionException(), "not_ready"),
         (omero.ClientError("x"), "error"),
@@ -152,3 +153,44 @@ def test_server_that_hangs_up_is_unreachable_with_the_real_client(run_module):
     assert result["error_kind"] == "error"
     assert "OMERO error while connecting to 127.0.0.1:%d as 'root': ProtocolException" % port in result["msg"]
     assert "Traceback" not in result["msg"]
+
+
+# ---------------------------------------------------------------- server start-up (Glacier2 before Blitz)
+
+
+def test_glacier2_internal_server_error_is_not_ready():
+    """Until Blitz is up, Glacier2 refuses every login with reason "internal server error";
+    only OMERO's own password check ("Password check failed ...") means wrong credentials."""
+    starting = Glacier2.PermissionDeniedException(reason="internal server error")
+    assert omero_client.classify_exception(starting) == "not_ready"
+    wrong = Glacier2.PermissionDeniedException(reason="Password check failed for 'root': [id=0]")
+    assert omero_client.classify_exception(wrong) == "bad_credentials"
+    fault = Glacier2.PermissionDeniedException(reason="Internal error. Please contact your administrator")
+    assert omero_client.classify_exception(fault) == "not_ready"
+
+
+@pytest.mark.parametrize(("module", "args"), MODULE_ARGS)
+def test_login_while_blitz_starts_is_not_ready(server, run_module, module, args):
+    server.blitz_starting = True
+    with pytest.raises(ModuleFail) as failed:
+        run_module(module, args)
+    result = failed.value.result
+    assert result["error_kind"] == "not_ready"
+    assert "does not accept logins yet" in result["msg"] and "internal server error" in result["msg"]
+    assert server.writes == []
+
+
+# ---------------------------------------------------------------- invocation timeout
+
+
+def test_invocation_timeout_in_the_client_properties(server, run_module):
+    run_module(omero_group, {"groups": []})
+    assert server.client_class.call_args.kwargs["pmap"]["Ice.Default.InvocationTimeout"] == "300000"
+    run_module(omero_group, {"groups": [], "invocation_timeout": 45})
+    assert server.client_class.call_args.kwargs["pmap"]["Ice.Default.InvocationTimeout"] == "45000"
+    run_module(omero_group, {"groups": [], "invocation_timeout": 0})
+    assert server.client_class.call_args.kwargs["pmap"]["Ice.Default.InvocationTimeout"] == "-1"
+
+
+def test_invocation_timeout_is_its_own_error_kind():
+    assert omero_client.classify_exception(Ice.InvocationTimeoutException()) == "timeout"

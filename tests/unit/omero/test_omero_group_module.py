@@ -95,3 +95,51 @@ def test_unknown_permission_fails_before_connecting(server, run_module):
     with pytest.raises(ModuleFail, match="unknown group permission level 'rwxrwx'"):
         run_module(omero_group, {"groups": [{"name": "x", "permissions": "rwxrwx"}]})
     assert server.clients == []
+
+
+def test_permissions_not_given_leave_an_existing_group_unchanged(server, run_module):
+    """Listing {name: lab} must not downgrade a read-annotate group to private."""
+    server.add_group("lab", "rwra--", description="Smith lab")
+    result = run_module(omero_group, {"groups": [{"name": "lab"}]}, diff=True)
+    assert result["changed"] is False
+    assert server.writes == []
+    assert server.perms_of("lab") == "rwra--"
+    assert result["groups"][0]["permissions"] == "read-annotate"
+    assert result["diff"]["before"] == result["diff"]["after"]
+
+
+def test_new_group_without_permissions_is_private(server, run_module):
+    result = run_module(omero_group, {"groups": [{"name": "lab"}]})
+    assert result["created"] == ["lab"]
+    assert server.perms_of("lab") == "rw----"
+    assert result["groups"][0]["permissions"] == "private"
+
+
+@pytest.mark.parametrize("name", ["system", "user", "guest"])
+def test_builtin_groups_are_refused_before_connecting(server, run_module, name):
+    with pytest.raises(ModuleFail, match="group %s is built into OMERO" % name):
+        run_module(omero_group, {"groups": [{"name": name, "permissions": "read-only"}]})
+    assert server.clients == []
+    assert server.perms_of(name) in ("rw----", "rwr---")
+
+
+def test_chmod_waits_longer_than_120_s(server, run_module):
+    """A Chmod2 that takes 10 minutes on a large group completes within the default wait."""
+    server.add_group("big", "rw----")
+    server.chmod_seconds = 600
+    result = run_module(omero_group, {"groups": [{"name": "big", "permissions": "read-only"}]})
+    assert result["updated"] == ["big"]
+    assert server.perms_of("big") == "rwr---"
+
+
+def test_chmod_still_running_at_the_limit_is_reported_as_such(server, run_module):
+    server.add_group("big", "rw----")
+    server.chmod_seconds = 7200
+    with pytest.raises(ModuleFail) as failed:
+        run_module(omero_group, {"groups": [{"name": "big", "permissions": "read-only"}], "chmod_timeout": 900})
+    result = failed.value.result
+    assert result["error_kind"] == "still_running"
+    assert "still running on the server after chmod_timeout=900 s" in result["msg"]
+    assert "the server carries on" in result["msg"]
+    assert result["changed"] is True and result["updated"] == ["big"]
+    assert server.chmod_waits == [900.0]

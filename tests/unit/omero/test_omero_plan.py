@@ -30,6 +30,35 @@ def test_admin_privileges_match_omero_py_enumeration():
     assert set(plan.ADMIN_PRIVILEGES) == enum
 
 
+def test_plan_group_without_permissions_private_when_created_unchanged_otherwise():
+    assert plan.plan_group(None, {"name": "g", "permissions": None}) == {
+        "action": "create", "changes": {"permissions": (None, "rw----")}}
+    current = {"name": "g", "permissions": "rwra--", "description": "x"}
+    assert plan.plan_group(current, {"name": "g", "permissions": None}) == {"action": "none", "changes": {}}
+    assert plan.plan_group(current, {"name": "g"}) == {"action": "none", "changes": {}}
+
+
+@pytest.mark.parametrize("name", ["system", "user", "guest"])
+def test_plan_group_refuses_builtin_groups(name):
+    with pytest.raises(plan.PlanError, match="group %s is built into OMERO" % name):
+        plan.plan_group({"name": name, "permissions": "rw----"}, {"name": name, "permissions": None})
+
+
+def test_site_script_path_must_end_with_py():
+    assert plan.require_script_file("/site/Measure.py") == "/site/Measure.py"
+    for path in ("/site/Measure", "/site/Measure.txt", "/site/.py", "/site/Measure_py"):
+        with pytest.raises(plan.PlanError, match="must end with .py"):
+            plan.require_script_file(path)
+
+
+def test_ldap_user_password_refused():
+    plan.check_ldap_user("jdoe", {"name": "jdoe"})
+    with pytest.raises(plan.PlanError, match="user jdoe: ldap users log in with their directory password"):
+        plan.check_ldap_user("jdoe", {"name": "jdoe", "password": "x"})
+    with pytest.raises(plan.PlanError, match="update_password=always does not apply to an ldap user"):
+        plan.check_ldap_user("jdoe", {"name": "jdoe", "update_password": "always"})
+
+
 def test_plan_group_create_update_none():
     assert plan.plan_group(None, {"name": "g", "permissions": "read-only"})["action"] == "create"
     current = {"name": "g", "permissions": "rwr---", "description": "x"}
@@ -54,8 +83,22 @@ def test_membership_never_keeps_system_unless_admin():
 def test_default_group_resolution():
     assert plan.resolve_default_group(["a", "b"], None) == "a"
     assert plan.resolve_default_group(["a", "b"], "b") == "b"
-    assert plan.resolve_default_group([], None) == "user"
+    assert plan.resolve_default_group(["user", "a"], None) == "a"
     assert plan.resolve_default_group([], None, admin=True) == "system"
+    # with append, the present default group is kept when nothing names one
+    assert plan.resolve_default_group([], None, name="x", current="lab") == "lab"
+
+
+def test_non_admin_without_a_group_besides_user_is_refused_naming_the_user():
+    """OMERO refuses 'user' as a default group (setDefaultGroup, removeGroups, getDefaultGroup):
+    such a user could never log in, so the plan refuses it instead of defaulting to 'user'."""
+    for groups in ([], ["user"], ["user", "system"]):
+        with pytest.raises(plan.PlanError, match="user jsmith: list at least one group besides 'user'"):
+            plan.resolve_default_group(groups, None, admin=False, name="jsmith")
+    with pytest.raises(plan.PlanError, match="user jsmith: default_group 'user' is refused by OMERO"):
+        plan.resolve_default_group(["lab"], "user", name="jsmith")
+    with pytest.raises(plan.PlanError, match="user jsmith"):
+        plan.resolve_default_group([], None, name="jsmith", current="user")
 
 
 def test_desired_privileges():

@@ -157,3 +157,11 @@ def test_url_needs_checksum(server, run_module):
 def test_prune_needs_managed_folders(server, run_module):
     with pytest.raises(ModuleFail, match="managed_folders"):
         run_module(omero_script, {"prune": True})
+
+
+def test_script_path_without_py_is_refused_before_connecting(server, run_module):
+    """OMERO never lists such a file (getScripts), so it would be uploaded on every run."""
+    with pytest.raises(ModuleFail, match="script path /site/Measure must end with .py"):
+        run_module(omero_script, {"scripts": [{"path": "/site/Measure", "content": "# measure\n"}]})
+    assert server.clients == []
+    assert server.writes == []
