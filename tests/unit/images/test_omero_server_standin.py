@@ -13,12 +13,55 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SMOKE = REPO_ROOT / "tests" / "images" / "omero-server" / "smoke.sh"
+sys.path.insert(0, str(REPO_ROOT / "tests" / "images" / "omero-server" / "standin"))
+
+from omero_standin import rules  # noqa: E402 - the stand-in's pure rules (no Ice, no database)
+
+
+@pytest.mark.parametrize(
+    ("variable", "prop"),
+    [("CONFIG_omero_db_host", "omero.db.host"), ("CONFIG_omero_web_server__list", "omero.web.server_list"),
+     ("CONFIG_omero_jvmcfg_heap__size_blitz", "omero.jvmcfg.heap_size.blitz")],
+)  # fmt: skip
+def test_config_variable_names(variable, prop):
+    assert rules.property_name(variable) == prop
+
+
+def test_passwords_are_salted_hashes():
+    a, b = rules.hash_password("secret", iterations=1000), rules.hash_password("secret", iterations=1000)
+    assert a != b and "secret" not in a
+    assert rules.password_matches(a, "secret") and not rules.password_matches(a, "Secret")
+    assert not rules.password_matches(None, "") and not rules.password_matches("garbage", "x")
+
+
+def test_membership_rules():
+    with pytest.raises(rules.RuleError, match="Cannot set default group to: user"):
+        rules.check_default_group(rules.USER_GROUP_ID)
+    with pytest.raises(rules.RuleError, match="only the 'user' group"):
+        rules.check_remove_groups(5, [3, rules.USER_GROUP_ID], [3], acting_user_id=0)
+    with pytest.raises(rules.RuleError, match="may not be removed"):
+        rules.check_remove_groups(rules.ROOT_ID, [0, 1], [0], acting_user_id=2)
+    rules.check_remove_groups(5, [3, 4, rules.USER_GROUP_ID], [3], acting_user_id=0)
+    assert rules.default_group([(1, "user"), (3, "lab")]) is None
+    assert rules.default_group([(3, "lab"), (1, "user")]) == 3
+
+
+def test_script_repository_rules():
+    assert rules.split_script_path("omero/a/B.py") == ("/omero/a/", "B.py")
+    assert rules.is_script_file("omero/a/B.py")
+    assert not rules.is_script_file("omero/a/__init__.py") and not rules.is_script_file("omero/.x/B.py")
+    assert not rules.is_script_file("omero/a/B.txt")
+    with pytest.raises(rules.RuleError):
+        rules.script_path("/omero/../etc/passwd")
+    gone, new = rules.reconcile_scripts({"/omero/a/Kept.py": 1, "/omero/a/Lost.py": 2}, {"/omero/a/Kept.py", "/x/N.py"})
+    assert (gone, new) == ([2], ["/x/N.py"])
 
 
 @pytest.fixture(scope="module")

@@ -191,10 +191,9 @@ class RouterI(Glacier2.Router):
             cb.ice_response(self._create_session(userId, password, current))
         except Glacier2.PermissionDeniedException as exc:
             cb.ice_exception(exc)
-        except Exception as exc:
+        except Exception:  # the verifier's fault, not the user's: Glacier2 says so
             log.exception("createSession for %r failed", userId)
             cb.ice_exception(Glacier2.PermissionDeniedException("Internal error. Please contact your administrator"))
-            del exc
 
     def _create_session(self, user_name, password, current):
         server = self.server
