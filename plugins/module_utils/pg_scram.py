@@ -95,6 +95,10 @@ def _keys(password_bytes, salt, iterations):
     return stored_key, server_key
 
 
+def _b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
 def parse_scram(verifier):
     """(iterations, salt, stored_key, server_key) of a SCRAM-SHA-256 verifier, or None."""
     match = _SCRAM_RE.match(verifier or "")
@@ -122,8 +126,7 @@ def scram_verifier(password, salt=None, iterations=DEFAULT_ITERATIONS):
     if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 1:
         raise VerifierError("iterations must be a positive integer")
     stored_key, server_key = _keys(_password_bytes(password), salt, iterations)
-    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
-    return "%s$%d:%s$%s:%s" % (SCRAM_PREFIX, iterations, b64(salt), b64(stored_key), b64(server_key))
+    return "%s$%d:%s$%s:%s" % (SCRAM_PREFIX, iterations, _b64(salt), _b64(stored_key), _b64(server_key))
 
 
 def verifier_kind(verifier):

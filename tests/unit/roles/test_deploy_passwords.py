@@ -47,8 +47,9 @@ SECRETS = {
     "plugin_db_password": "unit-deploy-plugin-db-0005",
     "grafana_admin_password": "unit-deploy-grafana-0006",
 }
-NEW_DB_PASSWORD = "unit-deploy-db-new-0007 it's \"quoted\""
-NEW_GRAFANA_PASSWORD = "unit-deploy-grafana-new-0008"
+NEW_SECRETS = {"db": "unit-deploy-db-new-0007 it's \"quoted\"", "grafana": "unit-deploy-grafana-new-0008"}
+NEW_DB_PASSWORD = NEW_SECRETS["db"]
+NEW_GRAFANA_PASSWORD = NEW_SECRETS["grafana"]
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("docker") is None,
                                 reason="needs root and a docker client")
@@ -151,8 +152,8 @@ def start_postgres(project, service, user, password, tmp_path):
 
 def verifier(container, user):
     return docker("exec", "-i", container, "psql", "-X", "-q", "-A", "-t", "-w", "-h", "/var/run/postgresql",
-                  "-U", user, "-d", "postgres",
-                  stdin="SELECT rolpassword FROM pg_authid WHERE rolname = '%s';" % user).stdout.strip()
+                  "-U", user, "-d", "postgres", "-v", "role=" + user,
+                  stdin="SELECT rolpassword FROM pg_authid WHERE rolname = :'role';").stdout.strip()
 
 
 def login(container, user, password):
@@ -244,8 +245,9 @@ def test_an_unreadable_verifier_stops_the_run_with_psql_s_reason(databases):
 
 FAKE_GRAFANA = r"""#!/bin/sh
 # Stand-in for the grafana binary: accepts exactly the reset the deploy role runs.
-[ "$*" = "cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini admin reset-admin-password --password-from-stdin" ] \
-  || { echo "unexpected arguments: $*" >&2; exit 64; }
+expected="cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini"
+expected="$expected admin reset-admin-password --password-from-stdin"
+[ "$*" = "$expected" ] || { echo "unexpected arguments: $*" >&2; exit 64; }
 IFS= read -r password
 if [ -e /state/fail ]; then
   echo "failed to reset the password to $password" >&2

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Record real PostgreSQL password verifiers for test_pg_password.py, and check logins.
 
 Usage: python3 tests/unit/plugins/filter/record_pg_verifiers.py [IMAGE]
@@ -86,7 +85,7 @@ def main():
         run(["docker", "run", "-d", "--name", name, "-e", "POSTGRES_USER=%s" % USER,
              "-e", "POSTGRES_PASSWORD_FILE=/run/pw", "-v", "%s:/run/pw:ro" % pwfile, image])
         try:
-            for _ in range(60):
+            for _attempt in range(60):
                 ready = run(["docker", "exec", name, "pg_isready", "-h", "127.0.0.1", "-U", USER], check=False)
                 if ready.returncode == 0:
                     break
