@@ -378,7 +378,7 @@ class AdminI(_Service, omero.api.IAdmin):
             shareId=-1, sessionId=s.id, sessionUuid=s.uuid, userId=s.user_id, userName=s.user_name,
             groupId=group["id"], groupName=group["name"],
             isAdmin=any(m[0] == rules.SYSTEM_GROUP_ID for m in memberships),
-            adminPrivileges=privilege_objects(privileges), eventId=-1, eventType="User",
+            adminPrivileges=list(privileges), eventId=-1, eventType="User",
             memberOfGroups=[m[0] for m in memberships], leaderOfGroups=[m[0] for m in memberships if m[2]],
             groupPermissions=omero.model.PermissionsI(group["permissions"]),
         )  # fmt: skip

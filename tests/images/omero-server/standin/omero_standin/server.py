@@ -96,6 +96,8 @@ class StandinServer:
         self.ready_at = time.monotonic() + startup_seconds
 
     def close_session(self, session):
+        if session.closed:
+            return
         session.closed = True
         self.sessions.pop(session.uuid, None)
         log.info("Closed session %s of %r", session.uuid[:8], session.user_name)
