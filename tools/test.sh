@@ -50,19 +50,22 @@ for s in $stages; do
     unit)
       # omero-py (with the patched zeroc-ice wheel) for the OMERO modules' tests; the
       # engine and the service test images for the tests of the image payloads
-      # (pg-maintenance against a real PostgreSQL).
+      # (pg-maintenance against a real PostgreSQL) and of the OMERO.server stand-in.
       "$REPO_ROOT/tools/omero-py.sh" "$venv"
       "$REPO_ROOT/tools/docker-engine.sh" ensure
       "$REPO_ROOT/tests/images/build.sh"
       "$REPO_ROOT/tests/images/services/build.sh" >/dev/null
+      "$REPO_ROOT/tests/images/omero-server/build.sh" >/dev/null
       pytest -q -p no:cacheprovider tests/unit
       ;;
     molecule)
       "$REPO_ROOT/tools/docker-engine.sh" ensure
       "$REPO_ROOT/tests/images/build.sh"
       "$REPO_ROOT/tests/images/services/build.sh" >/dev/null
-      # OMERO.web test base image (the stack scenario builds the site image on it).
+      # OMERO.web test base image and the OMERO.server stand-in (the stack scenario
+      # builds the site images on them).
       "$REPO_ROOT/tests/images/omero-web/build.sh" >/dev/null
+      "$REPO_ROOT/tests/images/omero-server/build.sh" >/dev/null
       "$REPO_ROOT/tools/molecule-all.sh" "$venv"
       if [ -z "${MOLECULE_SCENARIOS:-}" ] || [[ " $MOLECULE_SCENARIOS " == *" harness "* ]]; then
         "$REPO_ROOT/tools/harness-selfcheck.sh" "$venv"
