@@ -37,7 +37,7 @@ def _plain(value):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("fact_name", "return_secret_values"))
+    _VALID_ARGS = frozenset(("fact_name", "return_secret_values", "image_ids"))
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -47,6 +47,7 @@ class ActionModule(ActionBase):
         dummy, args = self.validate_argument_spec(argument_spec={
             "fact_name": {"type": "str", "default": "omero_site_model"},
             "return_secret_values": {"type": "bool", "default": False},
+            "image_ids": {"type": "dict", "default": {}},
         })
 
         site = {}
@@ -70,7 +71,8 @@ class ActionModule(ActionBase):
                               % to_text(exc))
                 return result
         try:
-            model = build_site_model(site, secret_values, generated=generated, local_files=self._local_files(site))
+            model = build_site_model(site, secret_values, generated=generated, local_files=self._local_files(site),
+                                     image_ids=_plain(args["image_ids"]))
         except SiteModelError as exc:
             result.update(failed=True, msg=exc.format(),
                           errors=[{"variable": v, "message": m} for v, m in exc.errors])

@@ -42,6 +42,13 @@ METADATA_PANES = "omero.web.ui.metadata_panes"
 # The OMERO.web properties this module owns, in the order they are written.
 REGISTRATION_KEYS = (APPS, TOP_LINKS, OPEN_WITH, CENTER_PLUGINS, RIGHT_PLUGINS, METADATA_PANES)
 
+# The full-image viewer. The standalone OMERO.web image sets it to OMERO.iviewer, which
+# fails (500) when omero_iviewer is not registered: unless a plugin (or the site) sets it,
+# the webclient's own viewer is used (see fallback_settings).
+VIEWER_VIEW = "omero.web.viewer.view"
+WEBCLIENT_VIEWER = "omeroweb.webclient.views.image_viewer"
+FALLBACK_SETTINGS = {VIEWER_VIEW: WEBCLIENT_VIEWER}
+
 PLUGIN_KEYS = frozenset(
     ("name", "pip", "app", "top_link", "open_with", "center_plugin", "right_plugin", "metadata_pane", "settings")
 )
@@ -246,7 +253,29 @@ def _settings(plugin):
                 "plugin %s: %s is managed from the plugin list (use app/top_link/open_with/... instead)"
                 % (plugin["name"], key)
             )
+        if newline_in(_setting_text(settings[key])):
+            raise PluginError("plugin %s: the value of %s holds a newline, which a *.omero file (read line by "
+                              "line by `omero load`) cannot carry" % (plugin["name"], key))
     return settings
+
+
+def newline_in(text):
+    """Does a property value hold a line break (which `omero load` would split)?"""
+    return "\n" in text or "\r" in text
+
+
+def fallback_settings(plugins, given=()):
+    """OMERO.web settings that no plugin of ``plugins`` and no property in ``given`` (the
+    site's own) sets, with the collection's value: the webclient's own image viewer.
+
+    They belong after the plugin registration (a site file loaded later), so that a
+    plugin's choice, e.g. OMERO.iviewer's ``settings``, is never overridden.
+    """
+    chosen = set(given)
+    for plugin in plugins or []:
+        if isinstance(plugin, dict) and isinstance(plugin.get("settings"), dict):
+            chosen.update(plugin["settings"])
+    return dict((key, value) for key, value in sorted(FALLBACK_SETTINGS.items()) if key not in chosen)
 
 
 def _check_identity(index, plugin, seen):

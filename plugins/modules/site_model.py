@@ -38,6 +38,14 @@ options:
       - The whole result is then marked C(no_log), and no fact is set.
     type: bool
     default: false
+  image_ids:
+    description:
+      - The uid and gid of the image accounts the model asks for in C(image_users), read from the images on the
+        host (C(id <user>) in each image), as C({service: {uid: N, gid: N}}). Used as the owners of the
+        service's directories unless the site sets C(omero_services.<name>.uid/gid).
+      - Set by the site_layout role; without it the catalog's uid/gid are used.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     description: Computes the model; secrets that would be generated are used for that run only.
@@ -57,6 +65,10 @@ EXAMPLES = r"""
 - name: Compute the site model
   omero_docker.stack.site_model:
 
+- name: Compute it again with the uid/gid read from the images
+  omero_docker.stack.site_model:
+    image_ids: {omeroweb: {uid: 999, gid: 998}}
+
 - name: Get the secret values to write secret files
   omero_docker.stack.site_model:
     return_secret_values: true
@@ -73,8 +85,9 @@ ansible_facts:
     omero_site_model:
       description:
         - Plain dict with keys C(schema), C(site), C(enabled_services), C(services), C(paths), C(directories),
-          C(secrets), C(secret_files), C(env_files), C(files), C(compose), C(service_hashes), C(omero),
-          C(web_plugins), C(scripts), C(groups), C(users).
+          C(secrets), C(secret_files), C(env_files), C(files), C(compose), C(service_hashes), C(image_users),
+          C(databases), C(init_only_secrets), C(omero) (with C(omero.script_folders)), C(web_plugins),
+          C(scripts), C(groups), C(users).
       type: dict
       returned: success
 errors:

@@ -5,8 +5,12 @@
 # pg-maintenance: scheduled dumps and VACUUM ANALYZE of the OMERO database.
 # Entrypoint of the pg-maintenance image (runs as 999:999, writes to /backups).
 #
-# Connection: libpq environment PGHOST, PGUSER, PGDATABASE (required), PGPASSWORD
-# (or PGPASSFILE), PGPORT (optional).
+# Connection: libpq environment PGHOST, PGUSER, PGDATABASE (required), PGPORT
+# (optional). Password: PGPASSWORD_FILE, a file holding it (a compose secret such as
+# /run/secrets/omero_db_password), so that it is never in the container's environment
+# (docker inspect shows that); it is handed to libpq through a private pgpass file
+# (PGPASSFILE, mode 0600, removed at exit). PGPASSFILE or PGPASSWORD given directly are
+# left to libpq; PGPASSWORD_FILE with PGPASSWORD is a configuration error.
 # Settings:
 #   PG_MAINTENANCE_INTERVAL       seconds between cycles (default 86400)
 #   PG_MAINTENANCE_KEEP           complete dumps kept, >= 1 (default 7)
@@ -60,6 +64,28 @@ if [ -n "${PGPORT:-}" ]; then
   port="$(int_setting PGPORT 5432 1)"
   [ "$port" -le 65535 ] || config_error "PGPORT must be a port number, got '$PGPORT'"
 fi
+# password_file: make libpq read the password of $PGPASSWORD_FILE from a private pgpass
+# file (its fields escape '\' and ':'); exits 2 when the file cannot be used
+password_file() {
+  local password="" escaped
+  [ -z "${PGPASSWORD:-}" ] || config_error "set PGPASSWORD_FILE or PGPASSWORD, not both"
+  [ -f "$PGPASSWORD_FILE" ] && [ -r "$PGPASSWORD_FILE" ] \
+    || config_error "PGPASSWORD_FILE $PGPASSWORD_FILE is not a readable file (uid $(id -u))"
+  IFS= read -r password <"$PGPASSWORD_FILE" || true
+  [ -n "$password" ] || config_error "PGPASSWORD_FILE $PGPASSWORD_FILE holds no password on its first line"
+  escaped="${password//\\/\\\\}"
+  escaped="${escaped//:/\\:}"
+  PASSDIR="$(umask 077 && mktemp -d "${TMPDIR:-/tmp}/pg-maintenance-pass.XXXXXX")"
+  (umask 077 && printf '*:*:*:*:%s\n' "$escaped" >"$PASSDIR/pgpass")
+  export PGPASSFILE="$PASSDIR/pgpass"
+  unset PGPASSWORD_FILE
+}
+PASSDIR=""
+trap '[ -z "$PASSDIR" ] || rm -rf -- "$PASSDIR"' EXIT
+if [ -n "${PGPASSWORD_FILE:-}" ]; then
+  password_file
+fi
+
 DIR="${PG_MAINTENANCE_DIR:-/backups}"
 if ! { [ -d "$DIR" ] && [ -w "$DIR" ]; }; then
   config_error "PG_MAINTENANCE_DIR $DIR is not a writable directory (uid $(id -u))"

@@ -24,14 +24,23 @@ import posixpath
 import re
 
 from ansible_collections.omero_docker.stack.plugins.module_utils.env_file import key_problem
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import (
+    accounts,
+    image_users,
+    monitoring,
+    omero_config,
+    rotation,
+    server_settings,
+)
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import images as imagelib
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import monitoring, omero_config
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import scripts as scriptlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
 from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import (
     REGISTRATION_KEYS,
     PluginError,
+    fallback_settings,
     validate_plugins,
 )
 
@@ -62,7 +71,7 @@ SITE_DEFAULTS = {
 }
 OUTPUT_VARIABLES = ("omero_site_model",)
 LIST_VARIABLES = ("omero_web_plugins", "omero_scripts", "omero_groups", "omero_users", "omero_server_cli_plugins",
-                  "omero_server_system_packages")
+                  "omero_server_system_packages", "omero_script_folders")
 DICT_VARIABLES = ("omero_services", "omero_server_config", "omero_web_config", "omero_secrets")
 
 SERVICE_OVERRIDE_KEYS = ("enabled", "image", "build", "ports", "resources", "uid", "gid", "restart", "env",
@@ -296,6 +305,7 @@ def _override_id(key):
             _err(errors, var, "must be a numeric id, got '%s'" % (value,))
         else:
             svc[key] = number
+            image_users.mark_given(svc, key)
     return apply
 
 
@@ -413,7 +423,7 @@ def _services(catalog, overrides, errors):
         svc.setdefault("restart", "unless-stopped")
         for key in ("ports", "env", "secret_env", "secret_files", "config_files", "resources", "extra"):
             svc[key] = svc.get(key) or {}
-        for key in ("volumes", "depends_on", "optional_deps", "restart_with"):
+        for key in ("volumes", "depends_on", "optional_deps", "restart_with", "init_only"):
             svc[key] = svc.get(key) or []
     return services
 
@@ -518,10 +528,12 @@ def _check_plugin_parts(item, var, errors):
         if item.get(key) is not None and not isinstance(item[key], dict):
             _err(errors, "%s.%s" % (var, key), "must be a dictionary")
     settings = item.get("settings") if isinstance(item.get("settings"), dict) else {}
-    for prop in settings:
+    for prop, value in settings.items():
         problem = omero_config.property_name_problem(prop)
         if problem:
             _err(errors, "%s.settings['%s']" % (var, prop), "invalid OMERO property name: %s" % problem)
+        elif omero_config.newline_problem(omero_config.scalar_text(value)):
+            _err(errors, "%s.settings['%s']" % (var, prop), omero_config.newline_problem("\n"))
 
 
 def _plugins(plugins, web_ops, errors):
@@ -639,9 +651,14 @@ def _server_rule(prop):
     return None
 
 
+# What OMERO.web reads besides omero.web.* (omeroweb/settings.py: mail and QA feedback).
+WEB_PREFIXES = ("omero.web.", "omero.mail.", "omero.qa.")
+
+
 def _web_rule(prop):
-    if not prop.startswith("omero.web."):
-        return "omero_web_config takes omero.web.* properties; server properties go in omero_server_config"
+    if not prop.startswith(WEB_PREFIXES):
+        return ("omero_web_config takes the properties OMERO.web reads (%s); server properties go in "
+                "omero_server_config" % ", ".join(p + "*" for p in WEB_PREFIXES))
     return None
 
 
@@ -654,31 +671,40 @@ def _validate_omero(site, errors):
     plugins = _plugins(site.get("omero_web_plugins"), web_ops, errors)
     scripts = _named_list(site.get("omero_scripts"), "omero_scripts", errors, required=("name",))
     for i, item in enumerate(scripts):
-        if isinstance(item, dict) and not any(item.get(k) for k in ("src", "url", "git", "pip")):
-            _err(errors, "omero_scripts[%d]" % i, "needs one of src, url, git or pip to say where the script "
+        if not isinstance(item, dict):
+            continue
+        if item.get("git"):
+            _err(errors, "omero_scripts[%d].git" % i, "git sources are not registered: pin a release (pip) or a "
+                                                      "file (src, content, or url with checksum) instead")
+        elif not any(item.get(k) for k in scriptlib.SITE_SOURCES + ("pip",)):
+            _err(errors, "omero_scripts[%d]" % i, "needs one of src, content, url or pip to say where the script "
                                                   "comes from")
+    folders = site.get("omero_script_folders") or []
+    script_folders = scriptlib.script_folders(scripts, folders, errors)
     groups = _named_list(site.get("omero_groups"), "omero_groups", errors)
     users = _named_list(site.get("omero_users"), "omero_users", errors)
-    group_names = set(g.get("name") for g in groups if isinstance(g, dict))
-    for i, user in enumerate(users):
-        unknown = [g for g in ((user.get("groups") or []) if isinstance(user, dict) else []) if g not in group_names]
-        for group in unknown:
-            _err(errors, "omero_users[%d].groups" % i, "group '%s' is not in omero_groups" % group)
+    errors.extend(accounts.problems(groups, users))
     return {"server_ops": server_ops, "web_ops": web_ops, "plugins": plugins, "scripts": scripts,
-            "groups": groups, "users": users}
+            "script_folders": script_folders, "groups": groups, "users": users}
 
 
-def _omero_ops(settings, enabled, server_ops, web_ops):
-    """The collection's own OMERO properties first, then the site's."""
+def _omero_ops(settings, services, server_ops, web_ops, plugins):
+    """The collection's own OMERO properties first, then the site's.
+
+    The database settings are not here: the server image reads them from CONFIG_*
+    variables only (catalog ``env`` of the server)."""
+    enabled = sorted(n for n, s in services.items() if s["enabled"])
     site_name = settings["omero_site_name"]
-    server = [
-        ("set", "omero.db.host", "database"),
-        ("set", "omero.db.name", settings["omero_site_db_name"]),
-        ("set", "omero.db.user", settings["omero_site_db_user"]),
-        ("set", "omero.data.dir", "/OMERO"),
-    ]
-    web = [("set", "omero.web.server_list", json.dumps([["omeroserver", 4064, site_name]], separators=(",", ":")))]
+    user_server_props = set(op[1] for op in server_ops)
     user_web_props = set(op[1] for op in web_ops)
+    server = [("set", "omero.data.dir", "/OMERO")]
+    web = [("set", "omero.web.server_list", json.dumps([["omeroserver", 4064, site_name]], separators=(",", ":")))]
+    for svc in services.values():
+        if svc.get("omero_config") == "server":
+            router_server, router_web = server_settings.router_ops(svc, user_server_props, user_web_props)
+            server.extend(router_server + server_settings.jvmcfg_ops(svc, user_server_props))
+            web.extend(router_web)
+    web.extend(("set", prop, value) for prop, value in fallback_settings(plugins, user_web_props).items())
     if "redis" in enabled and "omero.web.caches" not in user_web_props:
         web.append(("set", "omero.web.caches", json.dumps(
             {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://redis:6379/0"}},
@@ -702,7 +728,7 @@ class _Renderer(object):
     """Derives the files, env files, secrets and compose definition of each enabled service."""
 
     def __init__(self, catalog, settings, services, *, paths, used_paths, secrets, omero_files,
-                 web_registration=None):
+                 web_registration=None, script_folders=()):
         self.catalog = catalog
         self.settings = settings
         self.services = services
@@ -711,6 +737,7 @@ class _Renderer(object):
         self.values, self.given, self.generated = secrets
         self.omero_files = omero_files
         self.web_registration = web_registration
+        self.script_folders = list(script_folders)
         self.enabled = sorted(n for n, s in services.items() if s["enabled"])
         self.site_name = settings["omero_site_name"]
         self.context = {
@@ -745,6 +772,9 @@ class _Renderer(object):
         if svc.get("data_paths_read_only"):
             mounts.extend(_bind(self.paths[key], "/data/" + key) for key in self.used_paths
                           if self.catalog["paths"][key].get("service"))
+        if svc.get("script_folders_target"):
+            mounts.extend(_bind(host, target, False) for dummy, host, target in scriptlib.mounts(
+                self.script_folders, self.paths["omero_scripts"], svc["script_folders_target"]))
         return mounts
 
     def config_files(self, name, svc, mounts, inputs):
@@ -782,7 +812,10 @@ class _Renderer(object):
                                "owner": 0, "group": 0, "mode": "0600"})
         inputs["env"] = env
         for key, sname in svc["secret_env"].items():
-            inputs["secrets"]["env:" + key] = secretlib.digest(self.values[sname])
+            # Applied only at first initialisation: a new value must not recreate the
+            # container (it would change nothing); rotation is a deploy/bootstrap step.
+            if key not in svc["init_only"]:
+                inputs["secrets"]["env:" + key] = secretlib.digest(self.values[sname])
             self.secret_ref(sname)["consumers"].append("%s (env %s)" % (name, key))
         return path
 
@@ -796,7 +829,8 @@ class _Renderer(object):
             key = "%s_%s" % (name.replace("-", "_"), target)
             self.compose_secrets[key] = {"file": spath}
             refs.append({"source": key, "target": target})
-            inputs["secrets"]["file:" + target] = secretlib.digest(self.values[sname])
+            if target not in svc["init_only"]:
+                inputs["secrets"]["file:" + target] = secretlib.digest(self.values[sname])
             self.secret_ref(sname)["consumers"].append("%s (/run/secrets/%s)" % (name, target))
         if refs:
             self.directories.append({"path": posixpath.join(self.paths["secrets"], name), "owner": 0, "group": 0,
@@ -990,19 +1024,32 @@ def _site_images(services, enabled, settings, site, local_files):
     return specs
 
 
-def build_site_model(site, secret_values=None, catalog=None, generated=(), local_files=None):
+def _script_directories(services, paths, folders):
+    """Host directories of the script folders, owned by the server (image_users applied)."""
+    dirs = []
+    for svc in services.values():
+        if svc["enabled"] and svc.get("script_folders_target"):
+            dirs.extend({"path": path, "owner": svc["uid"], "group": svc["gid"], "mode": "0750",
+                         "purpose": "script folder", "service": svc["name"]}
+                        for path in scriptlib.host_directories(folders, paths["omero_scripts"]))
+    return dirs
+
+
+def build_site_model(site, secret_values=None, catalog=None, generated=(), local_files=None, *, image_ids=None):
     """Validate ``site`` and return the site model (plain dict, no secret values).
 
     ``secret_values`` maps secret names to values (inventory ``omero_secrets`` merged
     with generated ones); ``generated`` names those that were generated. ``local_files``
     maps wheel files named in the site description to ``{path, sha256}`` on the
-    controller (found by the action plugin).
+    controller (found by the action plugin). ``image_ids`` maps services to the
+    ``{uid, gid}`` of their image's account, read on the host (see image_users.py).
     """
     catalog = catalog or load_catalog()
     errors = []
     site = dict(site or {})
     settings = _site_settings(site, errors)
     services = _services(catalog, site.get("omero_services"), errors)
+    image_users.apply(services, image_ids, errors)
     local_files = dict(local_files or {})
     raw_plugins = site.get("omero_web_plugins") if isinstance(site.get("omero_web_plugins"), list) else []
     _plugin_secret_env(services, raw_plugins, catalog, errors)
@@ -1018,7 +1065,7 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
 
     # ---- derivation (the description is valid from here on) ----
     enabled = sorted(n for n, s in services.items() if s["enabled"])
-    server_ops, web_ops = _omero_ops(settings, enabled, omero["server_ops"], omero["web_ops"])
+    server_ops, web_ops = _omero_ops(settings, services, omero["server_ops"], omero["web_ops"], in_image_plugins)
     registration_base, web_ops = _registration_split(web_ops)
     images = _site_images(services, enabled, settings, site, local_files)
     web_registration = None
@@ -1035,7 +1082,7 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
     omero_files = {"server": omero_config.render(server_ops, header), "web": omero_config.render(web_ops, header)}
     renderer = _Renderer(catalog, settings, services, paths=paths, used_paths=used_paths,
                          secrets=(values, given, set(generated)), omero_files=omero_files,
-                         web_registration=web_registration)
+                         web_registration=web_registration, script_folders=omero["script_folders"])
     for sname in sorted(needed | set(values)):
         renderer.secret_ref(sname)
     for name in enabled:
@@ -1061,7 +1108,8 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
         "enabled_services": enabled,
         "services": renderer.summary(),
         "paths": paths,
-        "directories": _unique_paths(directories + renderer.directories),
+        "directories": _unique_paths(directories + _script_directories(services, paths, omero["script_folders"])
+                                     + renderer.directories),
         "secrets": renderer.secret_refs,
         "secret_files": renderer.secret_files,
         "env_files": renderer.env_files,
@@ -1069,9 +1117,15 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
         "files": renderer.files,
         "compose": renderer.compose(),
         "service_hashes": renderer.hashes,
+        "image_users": image_users.lookups(services, enabled, lambda svc: image_reference(
+            svc["image"], settings["omero_site_registry_mirror"])),
+        "databases": rotation.databases(services, enabled, lambda v: _subst(v, renderer.context)),
+        "init_only_secrets": rotation.init_only_secrets(services, enabled),
         "omero": {
             "server": [{"op": op, "property": prop, "value": text} for op, prop, text in server_ops],
             "web": [{"op": op, "property": prop, "value": text} for op, prop, text in web_ops],
+            "script_folders": omero["script_folders"] if any(services[n].get("script_folders_target")
+                                                             for n in enabled) else [],
         },
         "web_plugins": omero["plugins"],
         "images": images,

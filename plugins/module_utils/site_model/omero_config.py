@@ -76,7 +76,7 @@ def property_name_problem(prop):
     return problems[0] if problems else None
 
 
-def _scalar_text(value):
+def scalar_text(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
@@ -97,7 +97,7 @@ def _explicit_ops(prop, value, where, errors):
         errors.append((where, "use either 'set' or 'append', not both"))
         return []
     if "set" in value:
-        return [("set", prop, _scalar_text(value["set"]))]
+        return [("set", prop, scalar_text(value["set"]))]
     items = value["append"]
     if not isinstance(items, list):
         errors.append((where, "'append' takes a list of items to append, got %s" % type(items).__name__))
@@ -140,10 +140,23 @@ def normalize(config, var_name, errors, managed=None, prefix_rule=None):
             errors.append((where, "%s is set by the collection; set %s instead" % (prop, managed[prop])))
             continue
         if isinstance(value, dict) and set(value) <= {"append", "set"} and value:
-            ops.extend(_explicit_ops(prop, value, where, errors))
+            new = _explicit_ops(prop, value, where, errors)
+        else:
+            new = [("set", prop, scalar_text(value))]
+        if any(newline_problem(text) for dummy, dummy2, text in new):
+            errors.append((where, newline_problem("\n")))
             continue
-        ops.append(("set", prop, _scalar_text(value)))
+        ops.extend(new)
     return ops
+
+
+def newline_problem(text):
+    """Why ``text`` cannot be a value in a *.omero file, or None: ``omero load`` reads the
+    file line by line, so a line break would cut the command in two."""
+    if "\n" in text or "\r" in text:
+        return ("the value holds a newline (or carriage return), which a *.omero file cannot carry: "
+                "`omero load` reads it line by line; give a single-line value")
+    return None
 
 
 def render(ops, header=None):

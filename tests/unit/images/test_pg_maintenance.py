@@ -3,7 +3,9 @@
 Builds the image on the local test image omero-stack-test/postgres:17 (tagged
 omero-stack-test/pg-maintenance-unit:<hash of the directory and base>), starts a
 PostgreSQL container on a network of its own, and runs pg-maintenance with a short
-interval and a host directory mounted at /backups. Skipped when no Docker engine
+interval and a host directory mounted at /backups. The password reaches it as a file
+(PGPASSWORD_FILE, the compose secret in production), never in its environment. Skipped
+when no Docker engine
 answers or the PostgreSQL test image is missing (tests/images/services/build.sh
 postgres builds it).
 """
@@ -137,16 +139,32 @@ def backups(tmp_path) -> Path:
     return d
 
 
-def run_maintenance(server, backups, *env: str) -> str:
-    """Start pg-maintenance (detached) against ``server``; ``env`` overrides the defaults."""
+SECRET_TARGET = "/run/secrets/omero_db_password"  # noqa: S105 - a path, not a password
+
+
+def secret_file(backups: Path, value: str = PASSWORD, name: str = "omero_db_password") -> Path:
+    """The password file as site_config writes it: no newline, 0600, owned by uid 999."""
+    f = backups.parent / "secrets" / name
+    f.parent.mkdir(exist_ok=True)
+    f.write_text(value)
+    os.chown(f, 999, 999)
+    f.chmod(0o600)
+    return f
+
+
+def run_maintenance(server, backups, *env: str, secret: Path | None = None) -> str:
+    """Start pg-maintenance (detached) against ``server``; ``env`` overrides the defaults.
+    The password is a file mounted read-only at SECRET_TARGET (``secret``, by default
+    the right password)."""
     name = f"{server['network']}-m{uuid.uuid4().hex[:6]}"
     server["containers"].append(name)
+    secret = secret or secret_file(backups)
     env_args = []
     defaults = {
         "PGHOST": "db",
         "PGUSER": USER,
         "PGDATABASE": DB,
-        "PGPASSWORD": PASSWORD,
+        "PGPASSWORD_FILE": SECRET_TARGET,
         "PG_MAINTENANCE_INTERVAL": "3",
         "PG_MAINTENANCE_KEEP": "2",
         "PG_MAINTENANCE_RETRY_DELAY": "1",
@@ -157,7 +175,7 @@ def run_maintenance(server, backups, *env: str) -> str:
         env_args += ["-e", f"{key}={value}"]
     docker(
         "run", "-d", "--name", name, "--network", server["network"],
-        "-v", f"{backups}:/backups", *env_args, server["image"],
+        "-v", f"{backups}:/backups", "-v", f"{secret}:{SECRET_TARGET}:ro", *env_args, server["image"],
     )  # fmt: skip
     return name
 
@@ -210,6 +228,12 @@ def test_dumps_keep_vacuum_status_and_stop(image, server, backups):
     health = docker("exec", name, "/usr/local/bin/pg-maintenance-healthcheck", check=False)
     assert health.returncode == 0, health.stdout + health.stderr
 
+    # The password is in no environment: neither the container's (docker inspect) nor
+    # its processes'; libpq reads it from a private pgpass file.
+    assert PASSWORD not in docker("inspect", name).stdout
+    environ = docker("exec", name, "sh", "-c", "cat /proc/[0-9]*/environ | tr '\\0' '\\n'").stdout
+    assert PASSWORD not in environ and "PGPASSFILE=" in environ
+
     # the newest dump is a valid custom-format archive holding the row
     listing = docker(
         "run", "--rm", "--entrypoint", "pg_restore", "-v", f"{backups}:/b:ro", image, "--list", f"/b/{dumps[-1]}"
@@ -259,7 +283,7 @@ def test_sigterm_during_dump_removes_the_partial_file(server, backups):
 
 
 def test_wrong_password_retries_then_exits_1(image, server, backups):
-    name = run_maintenance(server, backups, "PGPASSWORD=wrong", "PG_MAINTENANCE_RETRIES=2")
+    name = run_maintenance(server, backups, "PG_MAINTENANCE_RETRIES=2", secret=secret_file(backups, "wrong"))
     assert exit_code(name, 40) == 1
     text = logs(name)
     assert text.count("pg_dump of omero failed") == 3, text
@@ -275,6 +299,35 @@ def test_wrong_password_retries_then_exits_1(image, server, backups):
         check=False,
     )  # fmt: skip
     assert health.returncode == 1 and health.stdout.startswith("unhealthy: last cycle failed: pg_dump")
+
+
+def test_password_with_pgpass_special_characters(server, backups):
+    """A password holding ':' and '\\' (the pgpass file's separators) still works."""
+    special = "p:a\\ss:w\\:rd"
+    psql(server["name"], f"ALTER ROLE {USER} PASSWORD '{special}'")
+    try:
+        name = run_maintenance(server, backups, "PG_MAINTENANCE_INTERVAL=600", secret=secret_file(backups, special))
+        wait_for(lambda: status(backups).startswith(("ok ", "failed ")), 30, "a first cycle")
+        assert status(backups).startswith("ok "), logs(name)
+    finally:
+        docker("exec", server["name"], "psql", "-U", USER, "-d", DB, "-c", f"ALTER ROLE {USER} PASSWORD '{PASSWORD}'")
+
+
+@pytest.mark.parametrize(
+    ("env", "secret_value", "message"),
+    [
+        (("PGPASSWORD_FILE=/run/secrets/missing",), None,
+         "PGPASSWORD_FILE /run/secrets/missing is not a readable file"),
+        ((), "", "holds no password"),
+        (("PGPASSWORD=also-given",), None, "set PGPASSWORD_FILE or PGPASSWORD, not both"),
+    ],
+)
+def test_bad_password_file_exits_2(server, backups, env, secret_value, message):
+    secret = secret_file(backups, secret_value) if secret_value is not None else None
+    name = run_maintenance(server, backups, *env, secret=secret)
+    assert exit_code(name, 20) == 2
+    text = logs(name)
+    assert "configuration error: " in text and message in text, text
 
 
 def test_unreachable_server_fails(server, backups):

@@ -40,7 +40,7 @@ def compose_binary():
     return None
 
 
-def run_playbook(tmp_path, inventory, *args, check=True):
+def run_playbook(tmp_path, inventory, *args, check=True, tags="layout,config"):
     env = dict(os.environ)
     env.update({
         "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
@@ -52,7 +52,7 @@ def run_playbook(tmp_path, inventory, *args, check=True):
     })
     proc = subprocess.run(
         ["ansible-playbook", "-i", str(inventory), str(REPO_ROOT / "playbooks" / "site.yml"),
-         "--tags", "layout,config", *args],
+         "--tags", tags, *args],
         capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False,
     )
     try:
@@ -107,6 +107,9 @@ def _inventory_with_overrides(tmp_path, name):
         "omero_site_base_dir": str(base),
         "site_config_compose_command": compose_binary() or "false",
         "site_config_validate_manifest": compose_binary() is not None,
+        # The inventories name the official images, which cannot be had here: the
+        # catalog's uid/gid (test_image_accounts_own_the_directories reads real ones).
+        "site_layout_read_image_users": False,
     }
     extra_file = tmp_path / "extra.json"
     extra_file.write_text(json.dumps(extra))
@@ -158,3 +161,70 @@ def test_inventory_renders_a_valid_site(tmp_path, inventory):
 def _changed_tasks(data):
     return [t["task"]["name"] for p in data["plays"] for t in p["tasks"]
             if any(r.get("changed") for r in t["hosts"].values())]
+
+
+ACCOUNTS_BASE = os.environ.get("OMERO_STACK_TEST_DEBIAN_IMAGE", "omero-stack-test/debian:bookworm")
+
+
+@pytest.fixture(scope="module")
+def accounts_image(tmp_path_factory):
+    """A local image with the accounts of the official OMERO images: omero-web a system
+    account (999 here), omero-server uid 1234 (not the catalog's 1000)."""
+    if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True,
+                                                       check=False).returncode != 0:
+        pytest.skip("no Docker engine")
+    if subprocess.run(["docker", "image", "inspect", ACCOUNTS_BASE], capture_output=True, check=False).returncode:
+        pytest.skip("%s is missing (tests/images builds it)" % ACCOUNTS_BASE)
+    context = tmp_path_factory.mktemp("accounts")
+    (context / "Dockerfile").write_text(
+        "FROM %s\nRUN groupadd -r omero-web && useradd -r -g omero-web omero-web "
+        "&& useradd -u 1234 -U omero-server\n" % ACCOUNTS_BASE)
+    tag = "omero-stack-test/accounts-unit:1"
+    subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], capture_output=True, check=True,
+                   env=dict(os.environ, DOCKER_BUILDKIT="0"))
+    uid = subprocess.run(["docker", "run", "--rm", "--entrypoint", "id", tag, "-u", "omero-web"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    return tag, int(uid)
+
+
+def _accounts_inventory(tmp_path, web_image, server_image, pull="never"):
+    base = tmp_path / "site"
+    host = merged(base_site(str(base)), {
+        "omero_services": {"omeroweb": {"image": web_image}, "omeroserver": {"image": server_image}},
+        "omero_scripts": [{"name": "/facility/Measure.py", "content": "# script\n"}],
+        "deploy_pull": pull,
+    }, str(base))
+    host.update({"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"})
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"omero": {"hosts": {"localhost": host}}}))
+    return base, inventory
+
+
+def test_image_accounts_own_the_directories(tmp_path, accounts_image):
+    """site_layout reads omero-web's and omero-server's uid/gid in their images and owns
+    their directories (logs, data, script folders) so."""
+    tag, web_uid = accounts_image
+    base, inventory = _accounts_inventory(tmp_path, tag, tag)
+    run_playbook(tmp_path, inventory, tags="layout")
+    owner = lambda p: (p.stat().st_uid, p.stat().st_gid)  # noqa: E731
+    assert owner(base / "logs" / "omeroweb") == (web_uid, web_uid)
+    assert owner(base / "logs" / "omeroserver") == (1234, 1234)
+    assert owner(base / "data" / "scripts" / "facility") == (1234, 1234)
+    rc, data = run_playbook(tmp_path, inventory, tags="layout")
+    assert data["stats"]["localhost"]["changed"] == 0, _changed_tasks(data)
+
+
+def test_image_accounts_missing_image_or_account(tmp_path, accounts_image):
+    tag, dummy = accounts_image
+    # An image that is not on the host, pulls not allowed: fails naming it, creates nothing.
+    base, inventory = _accounts_inventory(tmp_path, "omero-stack-test/no-such-image:1", tag)
+    rc, data = run_playbook(tmp_path, inventory, tags="layout", check=False)
+    assert rc != 0 and "omero-stack-test/no-such-image:1 is not on the host" in _failures(data)
+    assert not (base / "logs").exists()
+    # Check mode on such a host: says so, and uses the catalog's uid/gid.
+    rc, data = run_playbook(tmp_path, inventory, "--check", tags="layout")
+    assert "Check mode: omero-stack-test/no-such-image:1 is not on the host" in json.dumps(data)
+    # An image without the account: fails naming the service and the variable to set.
+    base, inventory = _accounts_inventory(tmp_path, tag, ACCOUNTS_BASE)
+    rc, data = run_playbook(tmp_path, inventory, tags="layout", check=False)
+    assert rc != 0 and "omero_services.omeroserver.uid" in _failures(data)

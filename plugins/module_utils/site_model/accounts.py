@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to omero_docker.stack
+# Apache License 2.0 (see galaxy.yml)
+"""OMERO groups and users of the site description, checked with OMERO's own rules.
+
+The rules are those of the omero_group and omero_user modules (module_utils/omero_plan.py),
+applied here before any host changes, each problem naming its variable:
+
+- ``omero_groups``: not the built-in groups (system, user, guest); ``permissions``, when
+  given, a level or permission string the module accepts. A group listed without
+  permissions gets no default here: the module creates it private and leaves an existing
+  group's permissions alone.
+- ``omero_users``: every group named exists (``user`` and ``system`` are built in); a user
+  who is not an administrator needs a group besides user/system, because OMERO refuses
+  ``user`` as a default group (such a user could never log in).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.omero_docker.stack.plugins.module_utils import omero_plan
+
+
+def _group_problems(groups):
+    errors = []
+    for i, group in enumerate(groups):
+        if not isinstance(group, dict):
+            continue
+        var = "omero_groups[%d]" % i
+        try:
+            omero_plan.check_group_name(group.get("name"))
+        except omero_plan.PlanError as exc:
+            errors.append((var + ".name", str(exc)))
+        perms = group.get("permissions", group.get("perms"))
+        if perms is not None:
+            try:
+                omero_plan.permission_string(perms)
+            except omero_plan.PlanError as exc:
+                errors.append((var + ".permissions", "%s, or a permission string rw----, rwr---, rwra--, rwrw--"
+                               % exc))
+    return errors
+
+
+def _is_admin(user):
+    return bool(user.get("full_admin")) or user.get("admin_privileges") is not None
+
+
+def _user_problems(i, user, known):
+    var = "omero_users[%d]" % i
+    errors = []
+    listed = user.get("groups") or []
+    if not isinstance(listed, list):
+        return [(var + ".groups", "must be a list of group names")]
+    for group in listed:
+        if group not in known:
+            errors.append((var + ".groups", "group '%s' is not in omero_groups" % group))
+    default = user.get("default_group")
+    if default is not None and default not in known:
+        errors.append((var + ".default_group", "group '%s' is not in omero_groups" % default))
+    if user.get("ldap"):
+        return errors  # the directory decides an LDAP user's groups
+    try:
+        omero_plan.resolve_default_group(listed, default, admin=_is_admin(user), name=user.get("name"))
+    except omero_plan.PlanError as exc:
+        if default == omero_plan.USER_GROUP:
+            errors.append((var + ".default_group", str(exc)))
+        else:
+            errors.append((var + ".groups", "would get default group 'user', which OMERO refuses: list a group "
+                                            "in %s.groups (%s)" % (var, exc)))
+    return errors
+
+
+def problems(groups, users):
+    """``(variable, message)`` for every group or user OMERO would refuse."""
+    errors = _group_problems(groups)
+    known = set(g.get("name") for g in groups if isinstance(g, dict))
+    known.update((omero_plan.USER_GROUP, omero_plan.SYSTEM_GROUP))
+    for i, user in enumerate(users):
+        if isinstance(user, dict):
+            errors.extend(_user_problems(i, user, known))
+    return errors

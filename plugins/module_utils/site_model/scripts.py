@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to omero_docker.stack
+# Apache License 2.0 (see galaxy.yml)
+"""Site scripts: their server paths and the script folders kept on the host.
+
+OMERO.server keeps registered scripts as files under ``lib/scripts`` and, at start,
+unregisters those whose file is gone. The container's writable layer does not survive a
+recreation, so every folder holding site scripts is a host directory (owned by the
+server's uid) mounted at ``lib/scripts/<folder>``: the files, and so the script IDs,
+survive. The folders are the parent directories of the site scripts of ``omero_scripts``
+(entries with ``src``, ``content`` or ``url``; official ones come with ``pip``), plus the
+site's ``omero_script_folders``, without folders nested in another one. A folder may not
+shadow the official scripts the image ships.
+
+Server paths follow the omero_script module (module_utils/omero_plan.py): ``/`` first, no
+``..``, and ``.py`` at the end (OMERO lists only such files).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import posixpath
+
+from ansible_collections.omero_docker.stack.plugins.module_utils import omero_plan
+
+# The official scripts of the OMERO.server image (omero-scripts), under lib/scripts.
+OFFICIAL_ROOT = "/omero"
+OFFICIAL_FOLDERS = tuple(OFFICIAL_ROOT + "/" + f for f in (
+    "analysis_scripts", "export_scripts", "figure_scripts", "import_scripts", "util_scripts"))
+SITE_SOURCES = ("src", "content", "url")
+
+
+def is_site_script(entry):
+    """An entry whose file the site provides (not an official script from pip)."""
+    return isinstance(entry, dict) and not entry.get("pip") and any(entry.get(k) for k in SITE_SOURCES)
+
+
+def _path_problem(path, what):
+    if not isinstance(path, str) or not path.startswith("/"):
+        return "%s '%s' must start with '/' (a server path like /facility/Measure.py)" % (what, path)
+    try:
+        normal = omero_plan.normalize_script_path(path)
+    except omero_plan.PlanError as exc:
+        return str(exc)
+    if normal != path:
+        return "%s '%s' must be normalised (no '//', '.', or trailing '/'): %s" % (what, path, normal)
+    return None
+
+
+def folder_problem(folder, what="script folder"):
+    """Why ``folder`` cannot be a host-mounted script folder, or None."""
+    problem = _path_problem(folder, what)
+    if problem:
+        return problem
+    if folder == OFFICIAL_ROOT or folder in OFFICIAL_FOLDERS:
+        return ("%s '%s' would hide the official scripts of the image (%s and its folders %s): use a folder "
+                "of your own, e.g. /facility or %s/facility" % (what, folder, OFFICIAL_ROOT,
+                                                               ", ".join(OFFICIAL_FOLDERS), OFFICIAL_ROOT))
+    return None
+
+
+def script_problem(name):
+    """Why ``name`` is not a site script's server path, or None."""
+    problem = _path_problem(name, "script path")
+    if problem:
+        return problem
+    try:
+        omero_plan.require_script_file(name)
+    except omero_plan.PlanError as exc:
+        return str(exc)
+    folder = posixpath.dirname(name)
+    if folder == "/":
+        return "script path '%s' must be inside a folder (e.g. /facility/%s)" % (name, name.lstrip("/"))
+    problem = folder_problem(folder, "the folder of script path '%s'" % name)
+    return problem
+
+
+def _outermost(folders):
+    result = []
+    for folder in sorted(set(folders)):
+        if not any(folder == f or folder.startswith(f + "/") for f in result):
+            result.append(folder)
+    return result
+
+
+def script_folders(scripts, folders, errors):
+    """Check site script names and ``omero_script_folders``; return the folders to mount
+    (server paths like ``/facility``, sorted, none inside another)."""
+    found = []
+    for i, entry in enumerate(scripts):
+        if not is_site_script(entry):
+            continue
+        problem = script_problem(entry.get("name"))
+        if problem:
+            errors.append(("omero_scripts[%d].name" % i, problem))
+        else:
+            found.append(posixpath.dirname(entry["name"]))
+    for i, folder in enumerate(folders if isinstance(folders, list) else []):
+        problem = folder_problem(folder)
+        if problem:
+            errors.append(("omero_script_folders[%d]" % i, problem))
+        else:
+            found.append(folder)
+    return _outermost(found)
+
+
+def mounts(folders, host_root, target_root):
+    """``[(folder, host directory, container directory)]`` of the script folders."""
+    return [(f, host_root + f, target_root + f) for f in folders]
+
+
+def host_directories(folders, host_root):
+    """Every host directory the folders need below ``host_root``, parents first."""
+    dirs = []
+    for folder in folders:
+        parts = folder.strip("/").split("/")
+        for n in range(1, len(parts) + 1):
+            path = posixpath.join(host_root, *parts[:n])
+            if path not in dirs:
+                dirs.append(path)
+    return dirs
