@@ -7,15 +7,21 @@ secret (defect 11), run through ansible-playbook on this machine's Docker engine
   TCP, the old one is refused; the plugin database, whose secret did not change, keeps
   its verifier untouched); check mode reports it and changes nothing; a second run
   changes nothing; the output at -v holds no secret value and no verifier.
+- the whole role (tasks/main.yml) with Docker Compose on a two-database stand-in of the
+  manifest: a first deploy, a rotation while the database runs, a rotation while it was
+  stopped by hand (started alone first, then rotated, before compose up), each followed
+  by a run that changes nothing.
 - tasks/grafana.yml against a stand-in container whose `grafana` command records what
   `grafana cli ... admin reset-admin-password --password-from-stdin` receives (Grafana
   itself cannot run here): the reset runs only when the root-only record of the applied
   password differs, the record holds a verifier (never the value), and a failing reset
   shows its message with the password blanked out.
 
-Compose is not needed: the tasks find containers by compose labels, and the Grafana
-part reads the containers compose reported (given here as `_deploy_up`). Needs root, a
-Docker engine and the test images (skipped otherwise).
+Only the whole-role test needs Compose (the cached Compose v2 binary of
+tests/images/compose/extract.sh, as a CLI plugin in a DOCKER_CONFIG of the test's own):
+the task files find containers by compose labels, and the Grafana part reads the
+containers compose reported (given here as `_deploy_up`). Needs root, a Docker engine and
+the test images (skipped otherwise).
 """
 
 from __future__ import annotations
@@ -88,6 +94,7 @@ class Site:
         self.name = "unit-pw-%s" % uuid.uuid4().hex[:8]
         self.base = tmp_path / "site"
         self.secrets = dict(SECRETS)
+        self.env = {}
         self.playbook = tmp_path / "play.yml"
         self.playbook.write_text(yaml.safe_dump([{
             "name": "Deploy role, %s only" % tasks_from,
@@ -114,7 +121,8 @@ class Site:
         }}}}))
         env = {"ANSIBLE_COLLECTIONS_PATH": collections_path_cached(self.tmp),
                "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-               "ANSIBLE_LOCAL_TEMP": str(self.tmp / "ansible-tmp"), "ANSIBLE_LOCALHOST_WARNING": "false"}
+               "ANSIBLE_LOCAL_TEMP": str(self.tmp / "ansible-tmp"), "ANSIBLE_LOCALHOST_WARNING": "false",
+               **self.env}
         result = run_playbook(self.playbook, inventory, *args, env=env, log=self.tmp / "last-run.log")
         if not result.data and "\n{" in result.output:
             # at -v, ansible-playbook prints "No config file found..." before the JSON
@@ -163,6 +171,17 @@ def login(container, user, password):
                   "-U", user, "-d", "postgres", "-c", "SELECT 'ok'", check=False,
                   env=dict(os.environ, PGPASSWORD=password))
     return proc.returncode == 0 and proc.stdout.strip() == "ok"
+
+
+def task_result(result, name):
+    """The result on host `site` of the task whose name ends with NAME (last one run)."""
+    found = None
+    for play in result.data.get("plays", []):
+        for task in play["tasks"]:
+            if task["task"]["name"].endswith(name) and "site" in task["hosts"]:
+                found = task["hosts"]["site"]
+    assert found is not None, name
+    return found
 
 
 def assert_no_secret(result, *values):
@@ -239,6 +258,90 @@ def test_an_unreadable_verifier_stops_the_run_with_psql_s_reason(databases):
     assert "psql as role omero exited 2" in failures, failures
     assert 'role "omero" does not exist' in failures
     assert_no_secret(run, NEW_DB_PASSWORD, SECRETS["omero_db_password"])
+
+
+# --- the whole role, with Docker Compose ---------------------------------------------
+
+COMPOSE = Path(os.environ.get("DOCKER_COMPOSE_BINARY")
+               or Path(os.environ.get("OMERO_STACK_CACHE", Path.home() / ".cache" / "omero_docker_stack"))
+               / "bin" / "docker-compose")
+
+
+def write_compose(site, passwords):
+    """A two-database stand-in for the manifest site_config renders, and the secret files
+    (what site_config writes before the deploy runs)."""
+    services, secrets = {}, {}
+    for service, user, secret in (("database", "omero", "omero_db_password"),
+                                  ("database_plugin", "omero_plugin", "plugin_db_password")):
+        path = site.base / "secrets" / service / secret
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(passwords[secret])
+        path.chmod(0o644)  # the test image reads it as uid 999
+        secrets[service + "_" + secret] = {"file": str(path)}
+        services[service] = {
+            "image": PG_IMAGE,
+            "environment": {"POSTGRES_USER": user, "POSTGRES_PASSWORD_FILE": "/run/secrets/" + secret},
+            "secrets": [{"source": service + "_" + secret, "target": secret}],
+            "healthcheck": {"test": ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", user],
+                            "interval": "1s", "timeout": "5s", "retries": 60},
+        }
+    (site.base / "docker-compose.yml").write_text(yaml.safe_dump(
+        {"name": site.name, "services": services, "secrets": secrets}))
+
+
+@pytest.fixture
+def compose_site(tmp_path):
+    require_images(PG_IMAGE)
+    if not os.access(COMPOSE, os.X_OK):
+        pytest.skip("no Docker Compose v2 binary (tests/images/compose/extract.sh)")
+    plugins = tmp_path / "docker-config" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "docker-compose").symlink_to(COMPOSE)
+    site = Site(tmp_path, "main.yml")
+    site.env["DOCKER_CONFIG"] = str(plugins.parent)
+    site.base.mkdir()
+    try:
+        yield site
+    finally:
+        ids = docker("ps", "-aq", "--filter", "label=com.docker.compose.project=%s" % site.name).stdout.split()
+        if ids:
+            docker("rm", "-f", *ids, check=False)
+        docker("network", "rm", "%s_default" % site.name, check=False)
+
+
+def test_whole_role_rotates_before_compose_up_also_a_stopped_database(compose_site):
+    site = compose_site
+    db = "%s-database-1" % site.name
+    write_compose(site, site.secrets)
+    run = site.run("-v")  # first deploy: no container yet, initdb applies the files
+    assert run.rc == 0, run.failures()
+    assert login(db, "omero", SECRETS["omero_db_password"])
+    run = site.run("-v")
+    assert run.rc == 0 and run.stats("site")["changed"] == 0, run.failures()
+
+    # Rotated while running.
+    site.secrets["omero_db_password"] = NEW_DB_PASSWORD
+    write_compose(site, site.secrets)
+    run = site.run("-v", "--diff")
+    assert run.rc == 0, run.failures()
+    assert task_result(run, "Docker compose up of the stopped database services only").get("skipped")
+    assert login(db, "omero", NEW_DB_PASSWORD) and not login(db, "omero", SECRETS["omero_db_password"])
+
+    # Rotated while the database was stopped by hand: started, then rotated.
+    docker("stop", db)
+    newest = NEW_DB_PASSWORD + " again"
+    site.secrets["omero_db_password"] = newest
+    write_compose(site, site.secrets)
+    run = site.run("-v")
+    assert run.rc == 0, run.failures()
+    assert not task_result(run, "Docker compose up of the stopped database services only").get("skipped")
+    assert task_result(run, "Set the changed passwords (ALTER ROLE with a SCRAM verifier computed on the controller,"
+                            " on stdin)")["changed"] is True
+    assert login(db, "omero", newest) and not login(db, "omero", NEW_DB_PASSWORD)
+    assert_no_secret(run, newest, NEW_DB_PASSWORD, SECRETS["plugin_db_password"])
+
+    run = site.run("-v")
+    assert run.rc == 0 and run.stats("site")["changed"] == 0, run.failures()
 
 
 # --- Grafana, with a stand-in for its CLI ---------------------------------------------
