@@ -14,7 +14,8 @@ module: site_model
 short_description: Validate the site description and compute the OMERO site model
 description:
   - Reads the site variables of the current host (C(omero_site_*), C(omero_services), C(omero_server_config),
-    C(omero_web_config), C(omero_web_plugins), C(omero_scripts), C(omero_groups), C(omero_users), C(omero_secrets))
+    C(omero_web_config), C(omero_web_plugins), C(omero_scripts), C(omero_script_folders), C(omero_groups),
+    C(omero_users), C(omero_secrets))
     on the controller, validates them against the service catalog, applies defaults and derives paths, owners,
     images (with the registry mirror), ports, secret references, OMERO configuration files, monitoring
     configuration, env files and the compose manifest with per-service input hashes.
