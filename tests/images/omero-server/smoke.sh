@@ -68,10 +68,10 @@ chown 1000:1000 "$tmp/site_scripts"
 mount_args=(-v "$tmp/site_scripts:/opt/omero/server/OMERO.server/lib/scripts/omero/site_scripts")
 
 start() { # name [docker run args...]
-  local name="$1"; shift
+  local name="$1"; shift  # later -e options override the defaults here
   current="$name"
   docker run -d --name "$name" --label "org.omero-stack.smoke=$run_id" --network "$net" \
-    -v "$tmp/config:/opt/omero/server/config:ro" -e STANDIN_STARTUP_SECONDS=8 "$@" "$image" >/dev/null
+    -v "$tmp/config:/opt/omero/server/config:ro" -e STANDIN_STARTUP_SECONDS=8 -e "ROOTPASS=$ROOTPASS" "$@" "$image" >/dev/null
 }
 start_ok() { # name [docker run args...]: with the right database settings
   local name="$1"; shift
@@ -205,7 +205,7 @@ rc="$(wait_exit "$s4" 60)"
 docker cp "$s4:/opt/omero/server/OMERO.server/etc/grid/config.xml" "$tmp/config.xml"
 grep -qF '<property name="omero.db.host" value="db"' "$tmp/config.xml" || { cat "$tmp/config.xml" >&2; fail "omero.db.host is not db"; }
 docker logs "$s4" 2>&1 | grep -qF "PostgreSQL at db:5432 still not reachable" || fail "no clear log line for the unreachable db"
-log "without CONFIG_omero_db_host: omero.db.host=db (over the *.omero file), exit $rc: $(docker logs "$s4" 2>&1 | grep -F FATAL | sed 's/.*FATAL: //' | cut -c1-90)"
+log "without CONFIG_omero_db_host: omero.db.host=db (over the *.omero file), exit $rc: $(docker logs "$s4" 2>&1 | grep -F ') FATAL: ' | sed 's/.*) FATAL: //' | cut -c1-90)"
 
 # --- 5. wrong database password ------------------------------------------------------------------
 s5="$run_id-server5"
@@ -214,6 +214,6 @@ start "$s5" -e CONFIG_omero_db_host=database -e "CONFIG_omero_db_user=$DB_USER" 
 rc="$(wait_exit "$s5" 60)"
 [ "$rc" != 0 ] || fail "a wrong database password exited 0"
 docker logs "$s5" 2>&1 | grep -qF "PostgreSQL refused the password of user $DB_USER" || fail "no clear log line for the refused password"
-log "wrong database password: exit $rc: $(docker logs "$s5" 2>&1 | grep -F FATAL | sed 's/.*FATAL: //' | cut -c1-70)"
+log "wrong database password: exit $rc: $(docker logs "$s5" 2>&1 | grep -F ') FATAL: ' | sed 's/.*) FATAL: //' | cut -c1-90)"
 current=""
 log "OMERO.server stand-in smoke test passed in $((SECONDS - started)) s ($image)"

@@ -25,7 +25,11 @@ PMAP = {"Ice.Override.ConnectTimeout": "10000", "Ice.RetryIntervals": "-1"}
 
 def session(user, password):
     client = omero.client(host=HOST, port=PORT, pmap=PMAP)
-    return client, client.createSession(user, password)
+    try:
+        return client, client.createSession(user, password)
+    except Exception:
+        client.closeSession()
+        raise
 
 
 def login(user, password):
