@@ -16,9 +16,16 @@
 #  4. without CONFIG_omero_db_host: omero.db.host becomes "db" (over the *.omero value)
 #     and the container exits non-zero after the (shortened) wait;
 #  5. a wrong database password: exits non-zero, its log says the password was refused.
+# The collection's omero_group/omero_user/omero_script modules run against it too
+# (smoke-modules.yml, docker connection): changed, then unchanged; during the startup
+# phase they fail (the error_kind they report is logged, not asserted: that is the
+# collection's business, see omero_client.classify_exception).
 # Everything it starts is removed on exit; images stay cached (keyed).
 source "$(dirname "$0")/../../../tools/common.sh"
 here="$REPO_ROOT/tests/images/omero-server"
+venv="$("$REPO_ROOT/tools/venv.sh" test)"
+ANSIBLE_COLLECTIONS_PATH="$(collections_dir)"
+export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=0
 pg_image="${OMERO_STACK_TEST_POSTGRES_IMAGE:-omero-stack-test/postgres:17}"
 started=$SECONDS
 
@@ -80,6 +87,11 @@ start_ok() { # name [docker run args...]: with the right database settings
 }
 client() { # container command args... -> one JSON line
   docker exec -i "$1" /opt/omero/server/venv3/bin/python - "${@:2}" <"$here/smoke_client.py"
+}
+modules() { # container extra-args... -> the SMOKE-RESULT json of smoke-modules.yml
+  ansible-playbook -i "$1," -e "smoke_password=$ROOTPASS" "${@:2}" "$here/smoke-modules.yml" >"$tmp/play.log" 2>&1 \
+    || { cat "$tmp/play.log" >&2; fail "smoke-modules.yml failed"; }
+  sed -n 's/.*SMOKE-RESULT \(.*\)",\{0,1\}$/\1/p' "$tmp/play.log" | sed 's/\\"/"/g' | tail -n1
 }
 field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1]).get(sys.argv[2]))' "$1" "$2"; }
 wait_log() { # container text seconds
@@ -164,6 +176,12 @@ res="$(client "$s1" upload "$ROOTPASS" /omero/site_scripts/Smoke.py '# again')"
 [[ "$(field "$res" message)" == "Path already exists"* ]] || fail "a second upload: $res"
 [ -f "$tmp/site_scripts/Smoke.py" ] || fail "the upload is not in the mounted folder"
 log "uploaded Smoke.py (id $kept, mounted) and Smoke_Layer.py (id $lost, container layer); re-upload refused"
+all_changed() { python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(sorted(set(d.values())))' "$1"; }
+res="$(modules "$s1")"
+[ "$(all_changed "$res")" = "[True]" ] || fail "first module run: $res"
+res="$(modules "$s1")"
+[ "$(all_changed "$res")" = "[False]" ] || fail "second module run changed something: $res"
+log "the collection's omero_group/omero_user/omero_script modules: first run changed, second run unchanged"
 stop_start=$SECONDS
 docker stop -t 30 "$s1" >/dev/null
 [ $((SECONDS - stop_start)) -le 5 ] || fail "SIGTERM did not stop the server promptly"
@@ -172,7 +190,11 @@ docker rm -f -v "$s1" >/dev/null
 
 # --- 3. recreation ------------------------------------------------------------------------
 s2="$run_id-server2"
-start_ok "$s2" "${mount_args[@]}" -e ROOTPASS=another-root-password
+start_ok "$s2" "${mount_args[@]}" -e ROOTPASS=another-root-password -e STANDIN_STARTUP_SECONDS=25
+wait_log "$s2" "Glacier2 router listening" 60
+res="$(modules "$s2" -e smoke_probe=true)"
+[ "$(field "$res" failed)" = True ] || fail "a module logged in while the server was starting: $res"
+log "a module during the startup phase: error_kind=$(field "$res" error_kind): $(field "$res" msg | cut -c1-120)"
 wait_login "$s2" >/dev/null
 res="$(client "$s2" login root another-root-password)"
 [[ "$(field "$res" reason)" == "Password check failed"* ]] || fail "ROOTPASS changed root's password on an existing schema: $res"
