@@ -68,19 +68,32 @@ def db_params(config):
 
 
 def ensure_certificate(config):
-    """A self-signed server certificate, made once (like omero-certificates)."""
+    """A self-signed server certificate, made once where omero-certificates puts it.
+
+    Honours omero.glacier2.IceSSL.DefaultDir (/OMERO/certs), .CertFile (server.p12) and
+    .Password (secret): PKCS#12 with the key, plus server.pem and server.key.
+    """
     certdir = config.get("omero.glacier2.IceSSL.DefaultDir", "/OMERO/certs")
-    cert, key = os.path.join(certdir, "server.pem"), os.path.join(certdir, "server.key")
-    if not (os.path.exists(cert) and os.path.exists(key)):
+    p12 = os.path.join(certdir, config.get("omero.glacier2.IceSSL.CertFile", "server.p12"))
+    password = config.get("omero.glacier2.IceSSL.Password", "secret")
+    if not os.path.exists(p12):
         os.makedirs(certdir, mode=0o700, exist_ok=True)
+        pem, key = os.path.join(certdir, "server.pem"), os.path.join(certdir, "server.key")
         subprocess.run(
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-             "-subj", "/CN=omero-server-standin", "-keyout", key, "-out", cert],
+             "-subj", "/CN=omero-server-standin", "-keyout", key, "-out", pem],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
-        os.chmod(key, 0o600)
+        subprocess.run(
+            ["openssl", "pkcs12", "-export", "-in", pem, "-inkey", key, "-out", p12,
+             "-name", "server", "-passout", "env:STANDIN_P12_PASSWORD"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=dict(os.environ, STANDIN_P12_PASSWORD=password),
+        )  # fmt: skip
+        for f in (key, p12):
+            os.chmod(f, 0o600)
         log.info("Created a self-signed server certificate in %s", certdir)
-    return certdir, cert, key
+    return certdir, p12, password
 
 
 class StandinServer:
@@ -113,14 +126,14 @@ class StandinServer:
         return omero.InternalException(serverExceptionClass=type(exc).__name__, message=str(exc))
 
 
-def communicator(certdir, cert, key):
+def communicator(certdir, cert, password):
     init = Ice.InitializationData()
     init.properties = Ice.createProperties()
     props = {
         "Ice.Plugin.IceSSL": "IceSSL:createIceSSL",
         "IceSSL.DefaultDir": certdir,
         "IceSSL.CertFile": cert,
-        "IceSSL.KeyFile": key,
+        "IceSSL.Password": password,
         "IceSSL.VerifyPeer": "0",
         "Ice.ThreadPool.Server.Size": "2",
         "Ice.ThreadPool.Server.SizeMax": "16",
@@ -154,8 +167,8 @@ def main():
     scripts = ScriptRepo(os.path.join(OMERODIR, "lib", "scripts"), store)
     gone, added = scripts.synchronise()
     log.info("Script repository: %d unregistered, %d registered at startup", len(gone), len(added))
-    certdir, cert, key = ensure_certificate(config)
-    ic = communicator(certdir, cert, key)
+    certdir, cert, password = ensure_certificate(config)
+    ic = communicator(certdir, cert, password)
     server = StandinServer(config, store, scripts, startup)
     ssl_port = os.environ.get("STANDIN_SSL_PORT", "4064")
     tcp_port = os.environ.get("STANDIN_TCP_PORT", "4063")
