@@ -181,7 +181,10 @@ res="$(modules "$s1")"
 [ "$(all_changed "$res")" = "[True]" ] || fail "first module run: $res"
 res="$(modules "$s1")"
 [ "$(all_changed "$res")" = "[False]" ] || fail "second module run changed something: $res"
-log "the collection's omero_group/omero_user/omero_script modules: first run changed, second run unchanged"
+res="$(modules "$s1" -e smoke_private_permissions=read-only)"
+{ [ "$(field "$res" groups)" = True ] && [ "$(field "$res" users)" = False ]; } || fail "Chmod2 run: $res"
+[ "$(client "$s1" perms "$ROOTPASS" mod-private)" = '"rwr---"' ] || fail "Chmod2 did not change mod-private"
+log "the collection's omero_group/omero_user/omero_script modules: first run changed, second unchanged, Chmod2 to read-only"
 stop_start=$SECONDS
 docker stop -t 30 "$s1" >/dev/null
 [ $((SECONDS - stop_start)) -le 5 ] || fail "SIGTERM did not stop the server promptly"

@@ -8,6 +8,7 @@ the default router (ssl on 4064). Prints one JSON line. Commands:
   admin PASSWORD                 -> exercises IAdmin rules as root, {"ok": true, "checks": [...]}
   upload PASSWORD PATH TEXT      -> {"id": N}  (uploadOfficialScript)
   scripts PASSWORD               -> {"scripts": {path: {"id", "sha1"}}}
+  perms PASSWORD GROUP           -> "rw----" (the group's permission string)
 """
 
 import hashlib
@@ -143,9 +144,18 @@ def scripts(password):
         client.killSession()
 
 
+def perms(password, group):
+    client, sf = session("root", password)
+    try:
+        return str(sf.getAdminService().lookupGroup(group).getDetails().getPermissions())
+    finally:
+        client.killSession()
+
+
 def main(argv):
     command, args = argv[0], argv[1:]
-    result = {"login": login, "admin": admin, "upload": upload, "scripts": scripts}[command](*args)
+    commands = {"login": login, "admin": admin, "upload": upload, "scripts": scripts, "perms": perms}
+    result = commands[command](*args)
     print(json.dumps(result, sort_keys=True))
 
 

@@ -218,3 +218,23 @@ def reconcile_scripts(registered, on_disk):
     gone = sorted(registered[p] for p in registered if p not in on_disk)
     new = sorted(p for p in on_disk if p not in registered)
     return gone, new
+
+
+# ----------------------------------------------------------------- omero.cmd requests
+
+
+def check_chmod_group(target_types, is_admin, owns_group, group_id, perm):
+    """Chmod2 on groups: an administrator (or the group's owner) changes a group's
+    permission string. The stand-in holds no data, so no link can block a downgrade."""
+    others = sorted(set(target_types) - {"ExperimenterGroup", "omero.model.ExperimenterGroup"})
+    if others:
+        raise RuleError("ApiUsageException", "Chmod2 of %s is not supported by the stand-in" % ", ".join(others))
+    if group_id in (SYSTEM_GROUP_ID, USER_GROUP_ID):
+        raise RuleError(
+            "SecurityViolation",
+            "cannot change the permissions of the %s group"
+            % (SYSTEM_GROUP if group_id == SYSTEM_GROUP_ID else USER_GROUP),
+        )
+    if not (is_admin or owns_group):
+        raise RuleError("SecurityViolation", "not permitted to change the permissions of group %d" % group_id)
+    return check_permissions(perm)

@@ -21,7 +21,7 @@ import omero.model
 import omero.sys
 from omero.rtypes import rbool, rlong, rstring
 
-from . import rules
+from . import commands, rules
 
 log = logging.getLogger("omero.standin")
 
@@ -331,9 +331,13 @@ class ServiceFactoryI(omero.api.ServiceFactory):
             self.server.close_session(self.session)
 
     def submit_async(self, cb, req, current=None):
-        cb.ice_exception(
-            omero.ApiUsageException(message="%s is not supported by the OMERO.server stand-in" % type(req).__name__)
-        )
+        try:
+            self._alive()
+            rsp = commands.run_request(self.server, self.session, req)
+            ident = Ice.Identity(str(uuid.uuid4()), self.identity.category)
+            cb.ice_response(omero.cmd.HandlePrx.uncheckedCast(current.adapter.add(commands.HandleI(req, rsp), ident)))
+        except Exception as exc:
+            cb.ice_exception(self.server.translate(exc, "submit"))
 
 
 # ------------------------------------------------------------------ services

@@ -208,6 +208,12 @@ class Store:
             if cur.rowcount != 1:
                 raise rules.RuleError("ApiUsageException", "No such group: %s" % gid)
 
+    def set_group_permissions(self, gid, permissions):
+        with self.cursor() as cur:
+            cur.execute(
+                "UPDATE standin_group SET permissions = %s WHERE id = %s", (rules.check_permissions(permissions), gid)
+            )
+
     def create_user(self, fields, password, group_ids, denied=None):
         """Create an experimenter whose memberships are group_ids in that order."""
         with self.cursor() as cur:
