@@ -8,6 +8,7 @@
 #     "Blitz starts"; then root logs in with ROOTPASS over ssl, a wrong password answers
 #     "Password check failed"; `omero config get` shows the CONFIG_ values (they win over
 #     the file); Blitz-0.log has the db values and the login results; IAdmin rules;
+#     createClient(secure=False) joins the session over omero.router.insecure (tcp 4063);
 #  2. scripts: uploadOfficialScript into a bind-mounted lib/scripts folder and into the
 #     image's own folder; "Path already exists" for a registered path;
 #  3. recreate with the mount (and another ROOTPASS): the mounted script keeps its id,
@@ -121,7 +122,7 @@ wait_exit() { # container seconds -> exit code
 
 # --- 1. start, startup phase, logins, configuration ----------------------------------
 s1="$run_id-server1"
-start_ok "$s1" "${mount_args[@]}"
+start_ok "$s1" "${mount_args[@]}" -e 'CONFIG_omero_router_insecure=OMERO.Glacier2/router:tcp -p 4063 -h @omero.host@'
 wait_log "$s1" "Glacier2 router listening" 60
 docker exec "$s1" bash -c '</dev/tcp/127.0.0.1/4064' || fail "4064 is not open"
 res="$(client "$s1" login root "$ROOTPASS")"
@@ -137,6 +138,10 @@ log "root logged in over $(field "$res" router) after ~${waited} s of retries"
 res="$(client "$s1" login root wrong-password)"
 [[ "$(field "$res" reason)" == "Password check failed for 'root'"* ]] || fail "wrong password: $res"
 log "wrong password: $(field "$res" type) $(field "$res" reason)"
+res="$(client "$s1" insecure "$ROOTPASS")"
+{ [ "$(field "$res" ok)" = True ] && [ "$(field "$res" router)" = "OMERO.Glacier2/router:tcp -p 4063 -h 127.0.0.1" ]; } \
+  || fail "createClient(secure=False): $res"
+log "secure=false: joined the session over $(field "$res" router) (omero.router.insecure)"
 
 cfg="$(docker exec "$s1" /opt/omero/server/venv3/bin/omero config get)"
 for want in "omero.db.host=database" "omero.db.user=$DB_USER" "omero.db.name=$DB_NAME" "omero.smoke.from_file=loaded"; do

@@ -9,6 +9,7 @@ the default router (ssl on 4064). Prints one JSON line. Commands:
   upload PASSWORD PATH TEXT      -> {"id": N}  (uploadOfficialScript)
   scripts PASSWORD               -> {"scripts": {path: {"id", "sha1"}}}
   perms PASSWORD GROUP           -> "rw----" (the group's permission string)
+  insecure PASSWORD              -> {"ok": true, "router": ...}: createClient(secure=False)
 """
 
 import hashlib
@@ -144,6 +145,20 @@ def scripts(password):
         client.killSession()
 
 
+def insecure(password):
+    """The modules' secure=false path: log in over ssl, continue over omero.router.insecure."""
+    client, sf = session("root", password)
+    joined = client.createClient(secure=False)
+    try:
+        sf.detachOnDestroy()
+        client.closeSession()
+        ec = joined.getSession().getAdminService().getEventContext()
+        return {"ok": True, "router": joined.getProperty("Ice.Default.Router"), "user": ec.userName,
+                "secure": joined.isSecure()}  # fmt: skip
+    finally:
+        joined.killSession()
+
+
 def perms(password, group):
     client, sf = session("root", password)
     try:
@@ -154,7 +169,14 @@ def perms(password, group):
 
 def main(argv):
     command, args = argv[0], argv[1:]
-    commands = {"login": login, "admin": admin, "upload": upload, "scripts": scripts, "perms": perms}
+    commands = {
+        "login": login,
+        "admin": admin,
+        "upload": upload,
+        "scripts": scripts,
+        "perms": perms,
+        "insecure": insecure,
+    }
     result = commands[command](*args)
     print(json.dumps(result, sort_keys=True))
 
