@@ -85,7 +85,9 @@ def test_smoke(engine):
     for line in (
         "startup phase: 4064 open, login answers: PermissionDeniedException internal server error",
         "wrong password: PermissionDeniedException Password check failed for 'root'",
+        "secure=false: joined the session over OMERO.Glacier2/router:tcp -p 4063",
         "omero config get: db host/user/name/pass from CONFIG_*",
+        "the collection's omero_group/omero_user/omero_script modules: first run changed, second unchanged",
         "recreated with the mount: Smoke.py keeps id",
         "recreated without the mount: Smoke.py is gone",
         "without CONFIG_omero_db_host: omero.db.host=db",
