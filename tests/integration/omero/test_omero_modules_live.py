@@ -155,3 +155,51 @@ def test_official_scripts_check_mode(run):
     result = run(omero_script, {"official": ["*"]}, check=True)
     assert "failed" not in result, result
     assert result["official_version"]
+
+
+def test_group_permissions_unchanged_unless_given_and_builtin_groups_refused(run):
+    omero_group = _modules()[0]
+    name = PREFIX + "-keep"
+    assert run(omero_group, {"groups": [{"name": name, "permissions": "read-annotate"}]})["created"] == [name]
+    kept = run(omero_group, {"groups": [{"name": name}]})
+    assert kept["changed"] is False and kept["groups"][0]["permissions"] == "read-annotate", kept
+    for builtin in ("system", "user", "guest"):
+        refused = run(omero_group, {"groups": [{"name": builtin}]})
+        assert refused["failed"] and "built into OMERO" in refused["msg"], refused
+
+
+def test_user_without_a_group_is_refused_and_the_server_agrees(run, conn_args):
+    """The module refuses a non-admin user without a group; the server's own rules that
+    make such a user unusable (modelled by tests/unit/omero/fake_omero.py) hold here."""
+    omero_group, omero_user = _modules()[:2]
+    refused = run(omero_user, {"users": [{"name": PREFIX + "-lonely", "password": secrets.token_urlsafe(18)}]})
+    assert refused["failed"] and "besides 'user'" in refused["msg"], refused
+    group = PREFIX + "-rules"
+    name = PREFIX + "-rules-user"
+    run(omero_group, {"groups": [{"name": group}]})
+    run(omero_user, {"users": [{"name": name, "password": secrets.token_urlsafe(18), "groups": [group]}]})
+
+    import omero
+    import omero.clients
+
+    client = omero.client(host=conn_args["host"], port=conn_args["port"])
+    try:
+        admin = client.createSession(conn_args["user"], conn_args["password"]).getAdminService()
+        exp = admin.lookupExperimenter(name)
+        with pytest.raises(omero.ApiUsageException, match="Cannot set default group to: user"):
+            admin.setDefaultGroup(exp, admin.lookupGroup("user"))
+        with pytest.raises(omero.ValidationException, match="only the 'user' group"):
+            admin.removeGroups(exp, [admin.lookupGroup(group)])
+    finally:
+        client.closeSession()
+
+
+def test_script_path_without_py_is_refused(run):
+    omero_script = _modules()[2]
+    result = run(omero_script, {"scripts": [{"path": "/" + PREFIX.replace("-", "_") + "/NoExt", "content": "#\n"}]})
+    assert result["failed"] and "must end with .py" in result["msg"], result
+
+
+def test_invocation_timeout_is_accepted(run):
+    omero_group = _modules()[0]
+    assert run(omero_group, {"groups": [], "invocation_timeout": 60})["changed"] is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import Glacier2
 import Ice
@@ -194,3 +195,64 @@ def test_invocation_timeout_in_the_client_properties(server, run_module):
 
 def test_invocation_timeout_is_its_own_error_kind():
     assert omero_client.classify_exception(Ice.InvocationTimeoutException()) == "timeout"
+
+
+class _WedgedRouter(Glacier2.Router):
+    """A Glacier2 router that accepts the connection and every call but never answers a
+    login (createSession is AMD here and its callback is never called): a wedged server."""
+
+    def __init__(self):
+        self.pending = []
+
+    def getClientProxy(self, current=None):  # noqa: N802 - Ice API
+        return current.adapter.createProxy(Ice.stringToIdentity("client")), False
+
+    def getServerProxy(self, current=None):  # noqa: N802 - Ice API
+        return current.adapter.createProxy(Ice.stringToIdentity("server"))
+
+    def addProxies(self, proxies, current=None):  # noqa: N802 - Ice API
+        return []
+
+    def getCategoryForClient(self, current=None):  # noqa: N802 - Ice API
+        return "wedged"
+
+    def createSession_async(self, cb, userId, password, current=None):  # noqa: N802, N803 - Ice API
+        self.pending.append(cb)
+
+
+@pytest.fixture
+def wedged_router(monkeypatch):
+    """Real Ice on both sides: a local router over tcp that never answers a login; the
+    modules' omero.client is pointed at it (tcp instead of ssl, nothing else changed)."""
+    communicator = Ice.initialize(["--Ice.Warn.Connections=0"])
+    adapter = communicator.createObjectAdapterWithEndpoints("Wedged", "tcp -h 127.0.0.1")
+    router = _WedgedRouter()
+    adapter.add(router, Ice.stringToIdentity("OMERO.Glacier2/router"))
+    adapter.activate()
+    port = adapter.getEndpoints()[0].getInfo().port
+    real = omero_client._client_properties
+
+    def tcp_router(params):
+        props = real(params)
+        props["Ice.Default.Router"] = "OMERO.Glacier2/router:tcp -p @omero.port@ -h @omero.host@"
+        return props
+
+    monkeypatch.setattr(omero_client, "_client_properties", tcp_router)
+    yield port, router
+    for callback in router.pending:  # end the dispatches, or destroy() waits for them
+        callback.ice_exception(Glacier2.CannotCreateSessionException(reason="test over"))
+    communicator.destroy()
+
+
+def test_a_wedged_login_ends_at_the_invocation_timeout(run_module, wedged_router):
+    """No fake: the real omero.client waits at most invocation_timeout for an answer."""
+    port, router = wedged_router
+    started = time.monotonic()
+    with pytest.raises(ModuleFail) as failed:
+        run_module(omero_group, {"groups": [], "host": "127.0.0.1", "port": port, "invocation_timeout": 2})
+    elapsed = time.monotonic() - started
+    result = failed.value.result
+    assert router.pending, "the login reached the router"
+    assert result["error_kind"] == "timeout", result
+    assert "did not answer within invocation_timeout (2 s)" in result["msg"]
+    assert elapsed < 20
