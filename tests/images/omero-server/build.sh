@@ -11,6 +11,7 @@ source "$(dirname "$0")/../../../tools/common.sh"
 here="$REPO_ROOT/tests/images/omero-server"
 omero_server_version=5.6.17
 omero_py_version=5.23.0
+omero_scripts_version=5.10.0
 base=omero-stack-test/debian:bookworm
 ca_bundle="${OMERO_STACK_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 
@@ -26,7 +27,7 @@ mapfile -t -O "${#inputs[@]}" inputs < <(find "$here/startup" "$here/standin" "$
   ! -name '*.pyc' ! -path '*/__pycache__/*' | sort)
 key="$( (content_key "${inputs[@]}"; stat -c '%a %n' "${inputs[@]}" | sed "s|$REPO_ROOT/||";
          sha256sum <"$wheel"; basename "$wheel"; sha256sum <"$ca_bundle";
-         echo "$base_id $omero_server_version $omero_py_version") | sha256sum | cut -c1-12)"
+         echo "$base_id $omero_server_version $omero_py_version $omero_scripts_version") | sha256sum | cut -c1-12)"
 image="omero-stack-test/omero-server:$omero_server_version-k$key"
 
 if docker image inspect "$image" >/dev/null 2>&1; then
@@ -43,6 +44,7 @@ else
   DOCKER_BUILDKIT=0 docker build --pull=false --force-rm -q \
     --build-arg "BASE_IMAGE=$base" \
     --build-arg "OMERO_PY_VERSION=$omero_py_version" \
+    --build-arg "OMERO_SCRIPTS_VERSION=$omero_scripts_version" \
     --build-arg "ZEROC_ICE_WHEEL=$(basename "$wheel")" \
     --label "org.omero-stack.build-key=$key" \
     -t "$image" "$ctx" >"$ctx/build.log" 2>&1 || { tail -n 60 "$ctx/build.log" >&2; die "docker build of $image failed"; }

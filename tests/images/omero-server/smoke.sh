@@ -95,9 +95,13 @@ modules() { # container extra-args... -> the SMOKE-RESULT json of smoke-modules.
   sed -n 's/.*SMOKE-RESULT \(.*\)",\{0,1\}$/\1/p' "$tmp/play.log" | sed 's/\\"/"/g' | tail -n1
 }
 field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1]).get(sys.argv[2]))' "$1" "$2"; }
+# Whole logs into a variable first: `docker logs | grep -q` fails under pipefail when
+# grep stops reading early (SIGPIPE).
+logs_have() { local out; out="$(docker logs "$1" 2>&1)"; grep -qF "$2" <<<"$out"; }
+fatal_line() { local out; out="$(docker logs "$1" 2>&1)"; grep -F ') FATAL: ' <<<"$out" | sed 's/.*) FATAL: //' | cut -c1-90; }
 wait_log() { # container text seconds
   for _ in $(seq 1 "$3"); do
-    docker logs "$1" 2>&1 | grep -qF "$2" && return 0
+    logs_have "$1" "$2" && return 0
     [ "$(docker inspect -f '{{.State.Running}}' "$1")" = true ] || fail "$1 exited before logging '$2'"
     sleep 1
   done
@@ -213,9 +217,10 @@ s = json.loads(sys.argv[1])["scripts"]
 assert s["/omero/site_scripts/Smoke.py"]["id"] == int(sys.argv[2]), s
 assert "/omero/util_scripts/Smoke_Layer.py" not in s, s
 assert s["/omero/util_scripts/Example.py"]["id"] == int(sys.argv[4]), s
+assert "/omero/util_scripts/Combine_Images.py" in s and "/omero/export_scripts/Make_Movie.py" in s, s
 assert int(sys.argv[3]) not in [v["id"] for v in s.values()], s
 PY
-docker logs "$s2" 2>&1 | grep -qF "Database schema exists" || fail "the database step re-initialised"
+logs_have "$s2" "Database schema exists" || fail "the database step re-initialised"
 log "recreated with the mount: Smoke.py keeps id $kept, Smoke_Layer.py is gone, root password unchanged"
 docker rm -f -v "$s2" >/dev/null
 s3="$run_id-server3"
@@ -234,8 +239,8 @@ rc="$(wait_exit "$s4" 60)"
 [ "$rc" != 0 ] || fail "without CONFIG_omero_db_host the container exited 0"
 docker cp "$s4:/opt/omero/server/OMERO.server/etc/grid/config.xml" "$tmp/config.xml"
 grep -qF '<property name="omero.db.host" value="db"' "$tmp/config.xml" || { cat "$tmp/config.xml" >&2; fail "omero.db.host is not db"; }
-docker logs "$s4" 2>&1 | grep -qF "PostgreSQL at db:5432 still not reachable" || fail "no clear log line for the unreachable db"
-log "without CONFIG_omero_db_host: omero.db.host=db (over the *.omero file), exit $rc: $(docker logs "$s4" 2>&1 | grep -F ') FATAL: ' | sed 's/.*) FATAL: //' | cut -c1-90)"
+logs_have "$s4" "PostgreSQL at db:5432 still not reachable" || fail "no clear log line for the unreachable db"
+log "without CONFIG_omero_db_host: omero.db.host=db (over the *.omero file), exit $rc: $(fatal_line "$s4")"
 
 # --- 5. wrong database password ------------------------------------------------------------------
 s5="$run_id-server5"
@@ -243,7 +248,7 @@ start "$s5" -e CONFIG_omero_db_host=database -e "CONFIG_omero_db_user=$DB_USER" 
   -e CONFIG_omero_db_pass=not-the-password -e STANDIN_DB_WAIT_TRIES=2 -e STANDIN_DB_WAIT_DELAY=1
 rc="$(wait_exit "$s5" 60)"
 [ "$rc" != 0 ] || fail "a wrong database password exited 0"
-docker logs "$s5" 2>&1 | grep -qF "PostgreSQL refused the password of user $DB_USER" || fail "no clear log line for the refused password"
-log "wrong database password: exit $rc: $(docker logs "$s5" 2>&1 | grep -F ') FATAL: ' | sed 's/.*) FATAL: //' | cut -c1-90)"
+logs_have "$s5" "PostgreSQL refused the password of user $DB_USER" || fail "no clear log line for the refused password"
+log "wrong database password: exit $rc: $(fatal_line "$s5")"
 current=""
 log "OMERO.server stand-in smoke test passed in $((SECONDS - started)) s ($image)"
