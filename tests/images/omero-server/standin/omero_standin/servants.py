@@ -219,9 +219,23 @@ class RouterI(Glacier2.Router):
         prx = current.adapter.add(factory, Ice.Identity(session.uuid, category))
         factory.identity = prx.ice_getIdentity()
         session.factories.add(factory)
+        key = self._key(current)
         with self._lock:
-            self._by_connection.setdefault(self._key(current), []).append(factory)
+            first = key not in self._by_connection
+            self._by_connection.setdefault(key, []).append(factory)
+        if first and current.con is not None:
+            try:
+                current.con.setCallback(_ConnectionClosed(self, key, current.adapter))
+            except Ice.Exception:
+                log.warning("cannot watch the connection of session %s", session.uuid[:8])
         return Glacier2.SessionPrx.uncheckedCast(prx)
+
+    def connection_closed(self, key, adapter):
+        """Glacier2 destroys a client's sessions when its connection goes away."""
+        with self._lock:
+            factories = self._by_connection.pop(key, [])
+        for factory in factories:
+            factory.destroy(_AdapterOnly(adapter))
 
     @staticmethod
     def _wanted_group(memberships, wanted):
@@ -249,6 +263,24 @@ class RouterI(Glacier2.Router):
             raise Glacier2.SessionNotExistException()
         for factory in factories:
             factory.destroy(current)
+
+
+class _ConnectionClosed(Ice.ConnectionCallback):
+    def __init__(self, router, key, adapter):
+        self.router, self.key, self.adapter = router, key, adapter
+
+    def heartbeat(self, con):
+        pass
+
+    def closed(self, con):
+        self.router.connection_closed(self.key, self.adapter)
+
+
+class _AdapterOnly:
+    """The part of Ice.Current that ServiceFactoryI.destroy uses, outside a dispatch."""
+
+    def __init__(self, adapter):
+        self.adapter = adapter
 
 
 # ------------------------------------------------------------------ ServiceFactory
