@@ -74,7 +74,7 @@ LIST_VARIABLES = ("omero_web_plugins", "omero_scripts", "omero_groups", "omero_u
                   "omero_server_system_packages", "omero_script_folders")
 DICT_VARIABLES = ("omero_services", "omero_server_config", "omero_web_config", "omero_secrets")
 
-SERVICE_OVERRIDE_KEYS = ("enabled", "image", "build", "ports", "resources", "uid", "gid", "restart", "env",
+SERVICE_OVERRIDE_KEYS = ("enabled", "image", "build", "ports", "resources", "ulimits", "uid", "gid", "restart", "env",
                          "docker_socket")
 PORT_OVERRIDE_KEYS = ("host", "bind", "publish")
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
@@ -325,6 +325,32 @@ def _override_resources(svc, res, var, errors):
     svc["resources"] = merged
 
 
+ULIMIT_NAMES = ("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
+                "rtprio", "rttime", "sigpending", "stack")
+
+
+def _override_ulimits(svc, limits, var, errors):
+    """omero_services.X.ulimits: {name: N or {soft: N, hard: N}}, merged over the catalog's."""
+    if not isinstance(limits, dict):
+        _err(errors, var, "takes {nofile: {soft: 8192, hard: 65536}} (or a number for both)")
+        return
+    merged = dict(svc.get("ulimits") or {})
+    for name in sorted(limits, key=str):
+        lvar, value = "%s.%s" % (var, name), limits[name]
+        if name not in ULIMIT_NAMES:
+            _err(errors, lvar, "unknown limit; Docker takes: %s" % ", ".join(ULIMIT_NAMES))
+            continue
+        pair = value if isinstance(value, dict) else {"soft": value, "hard": value}
+        soft, hard = _as_int(pair.get("soft")), _as_int(pair.get("hard"))
+        if set(pair) != {"soft", "hard"} or soft is None or hard is None or soft < -1 or hard < -1:
+            _err(errors, lvar, "takes a number or {soft: N, hard: N} (-1: unlimited), got '%s'" % (value,))
+        elif hard != -1 and (soft == -1 or soft > hard):
+            _err(errors, lvar, "soft limit %s is above the hard limit %s" % (soft, hard))
+        else:
+            merged[name] = {"soft": soft, "hard": hard}
+    svc["ulimits"] = merged
+
+
 def _override_env(svc, env, var, errors):
     if not isinstance(env, dict):
         _err(errors, var, "must be a dictionary of environment variables")
@@ -388,6 +414,7 @@ _OVERRIDES = {
     "gid": _override_id("gid"),
     "restart": _override_restart,
     "resources": _override_resources,
+    "ulimits": _override_ulimits,
     "env": _override_env,
     "build": _override_build,
     "docker_socket": _override_docker_socket,
@@ -868,6 +895,7 @@ class _Renderer(object):
             "healthcheck": copy.deepcopy(svc.get("healthcheck")) or None,
             "mem_limit": str(svc["resources"]["memory"]) if svc["resources"].get("memory") else None,
             "cpus": float(svc["resources"]["cpus"]) if svc["resources"].get("cpus") else None,
+            "ulimits": copy.deepcopy(svc["ulimits"]) if svc.get("ulimits") else None,
         }
         definition.update((k, v) for k, v in optional.items() if v is not None)
         definition.update((k, copy.deepcopy(v)) for k, v in svc["extra"].items())
