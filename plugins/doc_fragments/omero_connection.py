@@ -56,7 +56,7 @@ options:
       - Seconds every remote call waits at most for the server's answer
         (C(Ice.Default.InvocationTimeout)), so that a wedged server cannot block a run;
         the module then fails with C(error_kind=timeout).
-      - Long server-side work is not bound by it: it is polled with short calls and has
+      - Long server-side work is not bound by it; it is polled with short calls and has
         its own limit (for example O(omero_docker.stack.omero_group#module:chmod_timeout)).
       - V(0) means no limit.
     type: int
@@ -77,6 +77,6 @@ notes:
   - C(bad_credentials) means that OMERO's password check refused the login (a
     C(Glacier2.PermissionDeniedException) whose reason starts with C(Password check failed)).
     While OMERO.server starts, its router refuses every login with the reason
-    C(internal server error) until Blitz is up: that is C(not_ready), like the server's
+    C(internal server error) until Blitz is up; that is C(not_ready), like the server's
     other refusals that are not about the password.
 """

@@ -234,6 +234,9 @@ def open_session(params, user=None, password=None):
             # Like BlitzGateway.setSecure(False): join the session over the server's
             # insecure router, then let the first client go without ending the session.
             insecure = client.createClient(secure=False)
+            if params.get("group"):
+                # createClient copies the properties, not the implicit context.
+                insecure.getImplicitContext().put(omero.constants.GROUP, params["group"])
             session.detachOnDestroy()
             client.closeSession()
             client = insecure

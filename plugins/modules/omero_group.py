@@ -61,7 +61,7 @@ options:
       - Seconds to wait for a permission change (a C(Chmod2) request, which on a group
         with much data runs long on the server).
       - When it is still running after that, the module fails with
-        C(error_kind=still_running) and says so: the server carries on with it, and a
+        C(error_kind=still_running) and says so; the server carries on with it, and a
         later run reports the group unchanged once it has finished.
     type: int
     default: 1800

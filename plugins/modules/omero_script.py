@@ -69,7 +69,7 @@ options:
       path:
         description:
           - Path of the script on the server, for example V(/site/analysis/Measure.py).
-          - It must end with C(.py): OMERO registers (and lists) only such files, so any other
+          - It must end with C(.py); OMERO registers (and lists) only such files, so any other
             name would be uploaded again on every run; it is refused.
         type: str
         required: true

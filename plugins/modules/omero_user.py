@@ -32,13 +32,13 @@ description:
     module tries to log in with it).
   - Users are never deleted. The built-in user C(guest) is refused. C(root) is refused too,
     except for its password alone (an entry with only O(users[].name=root),
-    O(users[].password) and update_password V(always)): that is how a changed root
+    O(users[].password) and update_password V(always)); that is how a changed root
     password is applied (C(changeUserPassword)), the login being made with the old one.
   - LDAP users (O(users[].ldap=true)) log in with their directory password and get
     groups from the directory when C(omero.ldap.sync_on_login) is on. The module never
     sets their password (O(users[].password) is refused for them), keeps the groups
-    they have unless O(users[].append=false), and does not create them: OMERO does at
-    their first login (or C(omero ldap create)); until then they are reported in
+    they have unless O(users[].append=false), and does not create them (OMERO does at
+    their first login, or C(omero ldap create)); until then they are reported in
     RV(skipped) with a warning.
 author:
   - omero_docker.stack developers (!UNKNOWN)
@@ -88,9 +88,9 @@ options:
           - The user's default group. Defaults to the first of O(users[].groups) (other than
             C(user) and C(system)); else, with O(users[].append), the user's present default
             group; else C(system) for administrators.
-          - A user who is not an administrator must therefore be in a group besides
-            C(user): OMERO refuses C(user) as a default group (such a user could never log
-            in), so the module fails naming the user. V(user) is refused here too.
+          - A user who is not an administrator must be in a group besides C(user), because
+            OMERO refuses C(user) as a default group (such a user could never log in); the
+            module fails naming the user. V(user) is refused here too.
         type: str
       append:
         description:

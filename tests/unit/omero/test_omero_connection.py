@@ -256,3 +256,12 @@ def test_a_wedged_login_ends_at_the_invocation_timeout(run_module, wedged_router
     assert result["error_kind"] == "timeout", result
     assert "did not answer within invocation_timeout (2 s)" in result["msg"]
     assert elapsed < 20
+
+
+def test_insecure_session_keeps_the_group_context(server, run_module):
+    """createClient(secure=False) copies properties, not the implicit context: the group
+    must be set again on the insecure client, or the session runs in the default group."""
+    run_module(omero_group, {"groups": [], "secure": False, "group": "system"})
+    first, second = server.clients
+    first.getImplicitContext.return_value.put.assert_called_once_with(omero.constants.GROUP, "system")
+    second.getImplicitContext.return_value.put.assert_called_once_with(omero.constants.GROUP, "system")
