@@ -5,8 +5,8 @@
 # Tag: omero-stack-test/omero-server:VERSION-kKEY, KEY hashing every build input (this
 # script, the Dockerfile, entrypoint, startup steps, the stand-in's code, the bundled
 # scripts and their modes, the zeroc-ice wheel, the CA bundle and the base image's id).
-# When that tag exists nothing is built. The tag omero-stack-test/omero-server:VERSION
-# is moved to the result.
+# When that tag exists nothing is built; older keyed tags are untagged after a build.
+# The tag omero-stack-test/omero-server:VERSION is moved to the result.
 source "$(dirname "$0")/../../../tools/common.sh"
 here="$REPO_ROOT/tests/images/omero-server"
 omero_server_version=5.6.17
@@ -49,6 +49,12 @@ else
     --label "org.omero-stack.build-key=$key" \
     -t "$image" "$ctx" >"$ctx/build.log" 2>&1 || { tail -n 60 "$ctx/build.log" >&2; die "docker build of $image failed"; }
   log "built $image in $((SECONDS - start)) s"
+  # Older keyed builds of this image are untagged (their layers go with the next prune).
+  mapfile -t tags < <(docker image ls --format '{{.Repository}}:{{.Tag}}' omero-stack-test/omero-server)
+  for old in "${tags[@]}"; do
+    [[ "$old" =~ :$omero_server_version-k[0-9a-f]{12}$ && "$old" != "$image" ]] || continue
+    docker rmi "$old" >/dev/null 2>&1 || true
+  done
 fi
 docker tag "$image" "omero-stack-test/omero-server:$omero_server_version"
 printf '%s\n' "$image"
