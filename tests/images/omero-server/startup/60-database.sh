@@ -39,15 +39,16 @@ i=0
 while ! err="$(psql -w -h "$DBHOST" -p "$DBPORT" -U "$DBUSER" -d "$DBNAME" -tAc 'select 1' 2>&1 >/dev/null </dev/null)"; do
   i=$((i + 1))
   err="$(printf '%s' "$err" | tr '\n' ' ')"
+  # Every line names the cause, so any tail of the log shows it.
+  case "$err" in
+    *"password authentication failed"*) why="PostgreSQL refused the password of user $DBUSER" ;;
+    *) why="PostgreSQL at $DBHOST:$DBPORT still not reachable" ;;
+  esac
   if [ "$i" -ge "$tries" ]; then
-    case "$err" in
-      *"password authentication failed"*) why="PostgreSQL refused the password of user $DBUSER" ;;
-      *) why="PostgreSQL at $DBHOST:$DBPORT still not reachable" ;;
-    esac
     log "FATAL: $why (database $DBNAME, $i tries), giving up: $err"
     exit 1
   fi
-  log "waiting for PostgreSQL at $DBHOST:$DBPORT ($i/$tries): $err"
+  log "waiting ($i/$tries): $why (database $DBNAME): $err"
   sleep "$delay"
 done
 log "postgres connection established"
