@@ -158,7 +158,8 @@ def site(tmp_path):
             cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
                    str(tmp_path / "playbook.yml"), "-v", "--diff",
                    "-e", json.dumps({"omero_bootstrap_admin_password": root_password,
-                                     # the container connection of the delegated tasks
+                                     # the container's interpreter of the OMERO tasks
+                                     "omero_bootstrap_interpreter": str(tmp_path / "bin" / "python"),
                                      "ansible_connection": "local",
                                      "ansible_python_interpreter": sys.executable}), *args]
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, check=False)

@@ -74,8 +74,20 @@ def _template(expr, variables):
 
 
 def test_module_payloads_are_piped_not_written_into_the_container():
-    task, _ = _task("Add each host's omeroserver container to the inventory (community.docker.docker connection)")
-    assert task["ansible.builtin.add_host"]["ansible_pipelining"] is True
+    """Every OMERO module runs through the docker-exec interpreter with pipelining."""
+    wrapper, _ = _task("Interpreter (docker exec into the omeroserver container)")
+    assert "exec docker exec -i -u" in wrapper["ansible.builtin.copy"]["content"]
+    assert wrapper["ansible.builtin.copy"]["mode"] == "0700"
+    seen = 0
+    for task, parents in _tasks():
+        if not any(key.startswith("omero_docker.stack.omero_") for key in task):
+            continue
+        seen += 1
+        scopes = [p.get("vars") or {} for p in parents] + [task.get("vars") or {}]
+        assert any(v.get("ansible_pipelining") is True for v in scopes), task["name"]
+        assert any(v.get("ansible_python_interpreter") == "{{ omero_bootstrap_interpreter }}" for v in scopes), \
+            task["name"]
+    assert seen >= 5
 
 
 def test_job_service_password_is_always_applied():
