@@ -26,8 +26,11 @@ def main():
     for host in run.hosts():
         if host != "localhost":
             counts = run.stats(host)
-    counts["failed"] = counts.pop("failures", 0)
     failures = run.failures()
+    if not counts:  # no stats: never read as "nothing changed"
+        run.rc = run.rc or 99
+        failures = failures or ["ansible-playbook printed no json-callback stats for the test host"]
+    counts["failed"] = counts.pop("failures", 0)
     print(json.dumps({"rc": run.rc, "log": str(log), **counts, "failures": failures,
                       "tail": (failures or run.output.splitlines()[-40:]) if run.rc else []}))
 

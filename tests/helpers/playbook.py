@@ -49,6 +49,8 @@ def run_playbook(playbook, inventory, *args, extra_vars_file=None, env=None, cwd
     cmd += [str(a) for a in args]
     run_env = dict(os.environ)
     run_env.update(env or {})
+    # Other enabled callbacks (Molecule's profile_tasks and timer) may print around the
+    # json document: _json_document() finds it.
     run_env.update({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_NOCOLOR": "1",
                     "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "false"})
     proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, cwd=cwd, check=False,
@@ -56,8 +58,15 @@ def run_playbook(playbook, inventory, *args, extra_vars_file=None, env=None, cwd
     output = proc.stdout + proc.stderr
     if log:
         Path(log).write_text(output)
+    return PlaybookRun(rc=proc.returncode, output=output, data=_json_document(proc.stdout))
+
+
+def _json_document(stdout: str) -> dict:
+    """The json callback's document: from the first line that is "{" to the last "}"."""
+    lines = stdout.splitlines()
     try:
-        data = json.loads(proc.stdout)
+        start = lines.index("{")
+        end = len(lines) - 1 - lines[::-1].index("}")
+        return json.loads("\n".join(lines[start:end + 1]))
     except ValueError:
-        data = {}
-    return PlaybookRun(rc=proc.returncode, output=output, data=data)
+        return {}

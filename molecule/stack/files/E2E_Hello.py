@@ -1,6 +1,6 @@
 # A site script for the end-to-end scenario: registered by omero_bootstrap under
 # /facility/, kept in the host directory mounted at lib/scripts/facility.
-import omero.scripts as scripts
+from omero import scripts
 from omero.rtypes import rstring
 
 client = scripts.client(
