@@ -66,8 +66,9 @@ def _user_problems(i, user, known):
         if default == omero_plan.USER_GROUP:
             errors.append((var + ".default_group", str(exc)))
         else:
-            errors.append((var + ".groups", "would get default group 'user', which OMERO refuses: list a group "
-                                            "in %s.groups (%s)" % (var, exc)))
+            errors.append((var + ".groups", "would get default group 'user', which OMERO refuses (the user could "
+                                            "never log in): list a group in %s.groups, or make the user an "
+                                            "administrator (admin_privileges or full_admin)" % var))
     return errors
 
 
