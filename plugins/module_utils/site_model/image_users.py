@@ -56,8 +56,8 @@ def apply(services, image_ids, errors):
         if svc is None or not svc.get("image_user"):
             errors.append((var, "'%s' is not a service whose image account is looked up" % name))
             continue
-        values = dict((k, _as_id((ids or {}).get(k))) for k in ("uid", "gid")) if isinstance(ids, dict) else {}
-        if set(ids or {}) != {"uid", "gid"} or None in values.values():
+        values = dict((k, _as_id(ids.get(k))) for k in ("uid", "gid")) if isinstance(ids, dict) else {}
+        if not isinstance(ids, dict) or set(ids) != {"uid", "gid"} or None in values.values():
             errors.append((var, "must be {uid: N, gid: N} with numeric ids, got %r" % (ids,)))
             continue
         for key, value in values.items():

@@ -95,9 +95,11 @@ def test_disabled_services_are_not_looked_up():
     assert {u["service"] for u in model["image_users"]} == {"omeroserver"}
 
 
-def test_bad_image_ids_are_refused():
+@pytest.mark.parametrize("ids", [{"omeroweb": {"uid": "nine", "gid": 998}}, {"omeroweb": 5}, {"omeroweb": {"uid": 1}},
+                                 {"redis": {"uid": 1, "gid": 1}}, ["omeroweb"]])
+def test_bad_image_ids_are_refused(ids):
     with pytest.raises(SiteModelError, match="image_ids"):
-        _build(base_site(), image_ids={"omeroweb": {"uid": "nine", "gid": 998}})
+        _build(base_site(), image_ids=ids)
 
 
 # ---- defect 4: clients stay on the published SSL port ---------------------------------
