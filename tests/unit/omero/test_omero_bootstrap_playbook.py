@@ -119,7 +119,7 @@ def site(tmp_path):
     for name, code in FAKE_MODULES.items():
         (coll / "plugins" / "modules" / (name + ".py")).write_text("#!/usr/bin/python\n" + code)
     (tmp_path / "playbook.yml").write_text(yaml.safe_dump(PLAYBOOK))
-    applied = tmp_path / "secrets" / "omeroserver" / "root-password.applied"
+    applied = tmp_path / "secrets" / ".applied" / "omero_root_password"
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"children": {"omero": {"hosts": {
         "omero-host": {
             "ansible_connection": "local",

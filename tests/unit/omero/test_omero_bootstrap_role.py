@@ -166,7 +166,7 @@ def test_root_password_file_default_comes_from_the_site_model():
     defaults = _yaml("defaults/main.yml")
     expr = defaults["omero_bootstrap_root_password_file"]
     model = {"paths": {"secrets": "/srv/omero/secrets"}}
-    assert _template(expr, {"omero_site_model": model}) == "/srv/omero/secrets/omeroserver/root-password.applied"
+    assert _template(expr, {"omero_site_model": model}) == "/srv/omero/secrets/.applied/omero_root_password"
     assert _template(expr, {}) == ""
 
 
