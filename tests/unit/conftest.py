@@ -17,3 +17,6 @@ _TREE = Path(tempfile.mkdtemp(prefix="omero-stack-unit-"))
 (_TREE / "ansible_collections" / "omero_docker").mkdir(parents=True)
 (_TREE / "ansible_collections" / "omero_docker" / "stack").symlink_to(REPO_ROOT)
 sys.path.insert(0, str(_TREE))
+# tests.helpers (e.g. tests/helpers/playbook.py, the one way tests run ansible-playbook).
+if str(REPO_ROOT) not in sys.path:
+    sys.path.append(str(REPO_ROOT))

@@ -20,6 +20,8 @@ import pytest
 import yaml
 from sites import REPO_ROOT, TEST_SECRETS, bad_sites, base_site, merged
 
+from tests.helpers import playbook
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ansible-playbook") is None,
                                 reason="needs root and ansible-playbook")
 
@@ -41,27 +43,15 @@ def compose_binary():
 
 
 def run_playbook(tmp_path, inventory, *args, check=True, tags="layout,config"):
-    env = dict(os.environ)
-    env.update({
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_FORKS": "10",
-        "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        "XDG_DATA_HOME": str(tmp_path / "controller-data"),
-        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
-    })
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", str(inventory), str(REPO_ROOT / "playbooks" / "site.yml"),
-         "--tags", tags, *args],
-        capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False,
-    )
-    try:
-        data = json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail("ansible-playbook printed no JSON:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:]))
+    run = playbook.run_playbook(
+        REPO_ROOT / "playbooks" / "site.yml", inventory, "--tags", tags, *args, cwd=str(tmp_path),
+        env={"ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_FORKS": "10",
+             "XDG_DATA_HOME": str(tmp_path / "controller-data"), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp")})
+    if not run.data:
+        pytest.fail("ansible-playbook printed no JSON:\n%s" % run.output[-6000:])
     if check:
-        assert proc.returncode == 0, json.dumps(data.get("stats"), indent=1) + _failures(data)
-    return proc.returncode, data
+        assert run.rc == 0, json.dumps(run.data.get("stats"), indent=1) + "\n".join(run.failures())
+    return run.rc, run.data
 
 
 def _failures(data):
