@@ -159,11 +159,18 @@ def test_depends_only_on_enabled_services():
     for name, svc in model["compose"]["services"].items():
         for dep in svc.get("depends_on", {}):
             assert dep in model["compose"]["services"], (name, dep)
-    assert "redis" not in model["compose"]["services"]["omeroweb"]["depends_on"]
+    assert "redis" not in model["compose"]["services"]["omeroweb"].get("depends_on", {})
     web = {o["property"] for o in model["omero"]["web"]}
     assert "omero.web.caches" not in web
     prom = next(f for f in model["files"] if f["path"].endswith("prometheus.yml"))["content"]
     assert "redis-exporter" not in prom and "loki" not in prom
+
+
+def test_omeroweb_is_no_compose_dependent_of_omeroserver():
+    """Compose recreates a service's dependents with it: a changed server property must not
+    take OMERO.web down (it starts without the server and connects at each login)."""
+    model = _build(base_site())
+    assert "omeroserver" not in model["compose"]["services"]["omeroweb"].get("depends_on", {})
 
 
 def test_inputs_hash_changes_only_for_the_services_whose_inputs_change():
