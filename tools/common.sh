@@ -24,6 +24,19 @@ pip_quiet() {
   "$venv/bin/pip" --quiet "$@" 2>&1 | { grep -v '^WARNING: Location .* is ignored' >&2 || true; }
 }
 
+# docker_build_keyed IMAGE KEY CONTEXT [DOCKER-BUILD-ARG...] : the offline build of a test
+# image (classic builder, nothing pulled), labelled with the key of its inputs; the build
+# log is shown when it fails.
+docker_build_keyed() {
+  local image="$1" key="$2" ctx="$3" start=$SECONDS
+  shift 3
+  log "building $image"
+  DOCKER_BUILDKIT=0 docker build --pull=false --force-rm -q --label "org.omero-stack.build-key=$key" \
+    "$@" -t "$image" "$ctx" >"$ctx/build.log" 2>&1 \
+    || { tail -n 60 "$ctx/build.log" >&2; die "docker build of $image failed"; }
+  log "built $image in $((SECONDS - start)) s"
+}
+
 # collections_dir: the ANSIBLE_COLLECTIONS_PATH entry where tools/venv.sh exposes this
 # checkout as omero_docker.stack (one per checkout, keyed by its path).
 collections_dir() {

@@ -70,3 +70,43 @@ def _json_document(stdout: str) -> dict:
         return json.loads("\n".join(lines[start:end + 1]))
     except ValueError:
         return {}
+
+
+def debug_messages(run: PlaybookRun, prefix: str = "") -> list:
+    """The `msg` of every debug result (in order), those starting with prefix only."""
+    out = []
+    for play in run.data.get("plays", []):
+        for task in play.get("tasks", []):
+            for res in task.get("hosts", {}).values():
+                msg = res.get("msg")
+                if res.get("action") in ("debug", "ansible.builtin.debug") and isinstance(msg, str) \
+                        and msg.startswith(prefix):
+                    out.append(msg[len(prefix):])
+    return out
+
+
+def main(argv=None) -> int:
+    """Command line for shell tests: playbook.py [--log FILE] [--result PREFIX] PLAYBOOK INVENTORY [ARG...].
+
+    Runs the playbook like run_playbook(); prints the text after PREFIX of the last debug
+    message starting with it (or the failures); exits with ansible-playbook's code."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--log")
+    parser.add_argument("--result", default="")
+    parser.add_argument("playbook")
+    parser.add_argument("inventory")
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    opts = parser.parse_args(argv)
+    run = run_playbook(opts.playbook, opts.inventory, *opts.args, log=opts.log)
+    if run.rc == 0 and opts.result:
+        found = debug_messages(run, opts.result)
+        print(found[-1] if found else "")
+    elif run.rc:
+        print("\n".join(run.failures()) or run.output[-3000:])
+    return run.rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -39,16 +39,11 @@ else
   find "$ctx" \( -name '__pycache__' -o -name '*.pyc' \) -prune -exec rm -rf {} +
   cp "$wheel" "$ctx/"
   cp "$ca_bundle" "$ctx/ca-bundle.crt"
-  log "building $image (base $base, omero-py $omero_py_version)"
-  start=$SECONDS
-  DOCKER_BUILDKIT=0 docker build --pull=false --force-rm -q \
+  docker_build_keyed "$image" "$key" "$ctx" \
     --build-arg "BASE_IMAGE=$base" \
     --build-arg "OMERO_PY_VERSION=$omero_py_version" \
     --build-arg "OMERO_SCRIPTS_VERSION=$omero_scripts_version" \
-    --build-arg "ZEROC_ICE_WHEEL=$(basename "$wheel")" \
-    --label "org.omero-stack.build-key=$key" \
-    -t "$image" "$ctx" >"$ctx/build.log" 2>&1 || { tail -n 60 "$ctx/build.log" >&2; die "docker build of $image failed"; }
-  log "built $image in $((SECONDS - start)) s"
+    --build-arg "ZEROC_ICE_WHEEL=$(basename "$wheel")"
   # Older keyed builds of this image are untagged (their layers go with the next prune).
   mapfile -t tags < <(docker image ls --format '{{.Repository}}:{{.Tag}}' omero-stack-test/omero-server)
   for old in "${tags[@]}"; do

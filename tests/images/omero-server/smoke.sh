@@ -90,9 +90,10 @@ client() { # container command args... -> one JSON line
   docker exec -i "$1" /opt/omero/server/venv3/bin/python - "${@:2}" <"$here/smoke_client.py"
 }
 modules() { # container extra-args... -> the SMOKE-RESULT json of smoke-modules.yml
-  ansible-playbook -i "$1," -e "smoke_password=$ROOTPASS" "${@:2}" "$here/smoke-modules.yml" >"$tmp/play.log" 2>&1 \
+  # The one way tests run ansible-playbook: tests/helpers/playbook.py (json callback).
+  python3 "$REPO_ROOT/tests/helpers/playbook.py" --log "$tmp/play.log" --result 'SMOKE-RESULT ' \
+    "$here/smoke-modules.yml" "$1," -e "smoke_password=$ROOTPASS" "${@:2}" \
     || { cat "$tmp/play.log" >&2; fail "smoke-modules.yml failed"; }
-  sed -n 's/.*SMOKE-RESULT \(.*\)",\{0,1\}$/\1/p' "$tmp/play.log" | sed 's/\\"/"/g' | tail -n1
 }
 field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1]).get(sys.argv[2]))' "$1" "$2"; }
 # Whole logs into a variable first: `docker logs | grep -q` fails under pipefail when

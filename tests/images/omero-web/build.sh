@@ -33,15 +33,10 @@ else
   cp -a "$here/Dockerfile" "$here/entrypoint.sh" "$here/01-default-webapps.omero" "$here/startup" "$ctx/"
   cp "$wheel" "$ctx/"
   cp "$ca_bundle" "$ctx/ca-bundle.crt"
-  log "building $image (base $base, omero-web $omero_web_version)"
-  start=$SECONDS
-  DOCKER_BUILDKIT=0 docker build --pull=false --force-rm -q \
+  docker_build_keyed "$image" "$key" "$ctx" \
     --build-arg "BASE_IMAGE=$base" \
     --build-arg "OMERO_WEB_VERSION=$omero_web_version" \
-    --build-arg "ZEROC_ICE_WHEEL=$(basename "$wheel")" \
-    --label "org.omero-stack.build-key=$key" \
-    -t "$image" "$ctx" >"$ctx/build.log" 2>&1 || { tail -n 60 "$ctx/build.log" >&2; die "docker build of $image failed"; }
-  log "built $image in $((SECONDS - start)) s"
+    --build-arg "ZEROC_ICE_WHEEL=$(basename "$wheel")"
 fi
 docker tag "$image" "omero-stack-test/omero-web:$omero_web_version"
 printf '%s\n' "$image"

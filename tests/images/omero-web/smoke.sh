@@ -69,9 +69,10 @@ expect() { # path code [location-substring]
   log "GET $1 -> $got${location:+ $location}"
 }
 register() { # extra ansible-playbook args; prints the module's SMOKE-RESULT json
-  ansible-playbook -i "$name," -e "@$here/smoke-plugins.yml" "$@" "$here/smoke-register.yml" >"$tmp/play.log" 2>&1 \
+  # The one way tests run ansible-playbook: tests/helpers/playbook.py (json callback).
+  python "$REPO_ROOT/tests/helpers/playbook.py" --log "$tmp/play.log" --result 'SMOKE-RESULT ' \
+    "$here/smoke-register.yml" "$name," -e "@$here/smoke-plugins.yml" "$@" \
     || { cat "$tmp/play.log" >&2; fail "omero_web_plugins failed"; }
-  sed -n 's/.*SMOKE-RESULT \(.*\)",\{0,1\}$/\1/p' "$tmp/play.log" | sed 's/\\"/"/g' | tail -n1
 }
 field() { python -c 'import json, sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$1" "$2"; }
 apps_once() { # app...: omero.web.apps inside the container lists exactly these, once each
@@ -116,9 +117,9 @@ done
 
 # A plugin whose app does not import stops the run, names the plugin, registers nothing.
 before="$(docker exec "$name" cat /opt/omero/web/config/20-plugins.omero)"
-if ansible-playbook -i "$name," -e "@$here/smoke-plugins.yml" \
-     -e '{"smoke_extra": [{"name": "broken-plugin", "app": "omero_no_such_app"}]}' \
-     "$here/smoke-register.yml" >"$tmp/play.log" 2>&1; then
+if python "$REPO_ROOT/tests/helpers/playbook.py" --log "$tmp/play.log" "$here/smoke-register.yml" "$name," \
+     -e "@$here/smoke-plugins.yml" \
+     -e '{"smoke_extra": [{"name": "broken-plugin", "app": "omero_no_such_app"}]}' >/dev/null; then
   fail "a plugin that does not import was accepted"
 fi
 grep -q 'broken-plugin (app omero_no_such_app): ModuleNotFoundError' "$tmp/play.log" \
