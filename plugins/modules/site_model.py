@@ -42,8 +42,8 @@ options:
   image_ids:
     description:
       - The uid and gid of the image accounts the model asks for in C(image_users), read from the images on the
-        host (C(id <user>) in each image), as C({service: {uid: N, gid: N}}). Used as the owners of the
-        service's directories unless the site sets C(omero_services.<name>.uid/gid).
+        host (C(id <user>) in each image), as a dictionary of service name to C(uid) and C(gid).
+        Used as the owners of the service's directories unless the site sets C(omero_services.<name>.uid/gid).
       - Set by the site_layout role; without it the catalog's uid/gid are used.
     type: dict
     default: {}

@@ -69,8 +69,9 @@ fi
 password_file() {
   local password="" escaped
   [ -z "${PGPASSWORD:-}" ] || config_error "set PGPASSWORD_FILE or PGPASSWORD, not both"
-  [ -f "$PGPASSWORD_FILE" ] && [ -r "$PGPASSWORD_FILE" ] \
-    || config_error "PGPASSWORD_FILE $PGPASSWORD_FILE is not a readable file (uid $(id -u))"
+  if [ ! -f "$PGPASSWORD_FILE" ] || [ ! -r "$PGPASSWORD_FILE" ]; then
+    config_error "PGPASSWORD_FILE $PGPASSWORD_FILE is not a readable file (uid $(id -u))"
+  fi
   IFS= read -r password <"$PGPASSWORD_FILE" || true
   [ -n "$password" ] || config_error "PGPASSWORD_FILE $PGPASSWORD_FILE holds no password on its first line"
   escaped="${password//\\/\\\\}"

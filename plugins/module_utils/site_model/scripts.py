@@ -54,9 +54,9 @@ def folder_problem(folder, what="script folder"):
     if problem:
         return problem
     if folder == OFFICIAL_ROOT or folder in OFFICIAL_FOLDERS:
+        official = ", ".join(OFFICIAL_FOLDERS)
         return ("%s '%s' would hide the official scripts of the image (%s and its folders %s): use a folder "
-                "of your own, e.g. /facility or %s/facility" % (what, folder, OFFICIAL_ROOT,
-                                                               ", ".join(OFFICIAL_FOLDERS), OFFICIAL_ROOT))
+                "of your own, e.g. /facility or %s/facility" % (what, folder, OFFICIAL_ROOT, official, OFFICIAL_ROOT))
     return None
 
 

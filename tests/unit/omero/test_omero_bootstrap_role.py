@@ -75,7 +75,7 @@ def _template(expr, variables):
 
 def test_module_payloads_are_piped_not_written_into_the_container():
     """Every OMERO module runs through the docker-exec interpreter with pipelining."""
-    wrapper, _ = _task("Interpreter (docker exec into the omeroserver container)")
+    wrapper, _parents = _task("Interpreter (docker exec into the omeroserver container)")
     assert "exec docker exec -i -u" in wrapper["ansible.builtin.copy"]["content"]
     assert wrapper["ansible.builtin.copy"]["mode"] == "0700"
     seen = 0
@@ -91,7 +91,7 @@ def test_module_payloads_are_piped_not_written_into_the_container():
 
 
 def test_job_service_password_is_always_applied():
-    task, _ = _task("Users, the job-service user first (a restricted administrator)")
+    task, _parents = _task("Users, the job-service user first (a restricted administrator)")
     assert "'update_password': 'always'" in task["vars"]["_omero_bootstrap_job_service"]
     # the other users keep the site's policy
     policy = task["omero_docker.stack.omero_user"]["update_password"]
@@ -99,14 +99,14 @@ def test_job_service_password_is_always_applied():
 
 
 def test_wait_stops_only_on_wrong_credentials_or_missing_library():
-    task, _ = _task("Log in to OMERO.server (retried until it is ready, at most omero_bootstrap_wait_timeout s)")
+    task, _parents = _task("Log in to OMERO.server (retried until it is ready, at most omero_bootstrap_wait_timeout s)")
     assert "['bad_credentials', 'missing_library']" in task["until"]
     assert "not_ready" not in task["until"]
     assert "omero_bootstrap_wait_timeout" in task["until"]  # a deadline, even with slow attempts
 
 
 def test_every_omero_call_has_the_invocation_timeout():
-    for task, _ in _tasks():
+    for task, _parents in _tasks():
         for module in ("omero_group", "omero_user", "omero_script"):
             args = task.get("omero_docker.stack." + module)
             if args is not None:
@@ -114,7 +114,7 @@ def test_every_omero_call_has_the_invocation_timeout():
 
 
 def test_root_password_rotation_keeps_the_old_value_until_the_new_one_works():
-    names = [task.get("name") for task, _ in _tasks()]
+    names = [task.get("name") for task, _parents in _tasks()]
     change, parents = _task("Change root's password, logged in with the one applied last")
     args = change["omero_docker.stack.omero_user"]
     assert args["password"] == "{{ _omero_bootstrap_root_previous }}"  # noqa: S105 - a template
@@ -122,10 +122,10 @@ def test_root_password_rotation_keeps_the_old_value_until_the_new_one_works():
                               "update_password": "always"}]
     assert change["no_log"] is True
     assert "bad_credentials" in parents[-1]["when"]
-    verify, _ = _task("Log in with the new root password")
+    verify, _parents = _task("Log in with the new root password")
     new = verify["omero_docker.stack.omero_group"]["password"]
     assert new == "{{ omero_bootstrap_admin_password }}"  # noqa: S105 - a template
-    write, _ = _task("Root password that works (root-only file, never shown)")
+    write, _parents = _task("Root password that works (root-only file, never shown)")
     copy = write["ansible.builtin.copy"]
     assert copy["mode"] == "0600" and copy["owner"] == "root"
     assert copy["content"] == "{{ omero_bootstrap_admin_password }}"
@@ -136,7 +136,7 @@ def test_root_password_rotation_keeps_the_old_value_until_the_new_one_works():
             < names.index("Log in with the new root password")
             < names.index("Fail when the new root password does not log in")
             < names.index("Root password that works (root-only file, never shown)"))
-    directory, _ = _task("Directory of the applied root password (root only)")
+    directory, _parents = _task("Directory of the applied root password (root only)")
     assert directory["ansible.builtin.file"]["mode"] == "0700"
 
 
@@ -144,7 +144,7 @@ def test_every_task_that_reads_a_password_value_is_no_log():
     secret_refs = ("_omero_bootstrap_root_previous", "_omero_bootstrap_applied.content",
                    "omero_bootstrap_admin_password", "_omero_bootstrap_login")
     module_keys = ("omero_docker.stack.omero_group", "omero_docker.stack.omero_user", "omero_docker.stack.omero_script")
-    for task, _ in _tasks():
+    for task, _parents in _tasks():
         if "block" in task:
             continue
         args = next((task[k] for k in module_keys if k in task), None)

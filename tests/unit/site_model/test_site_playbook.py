@@ -160,8 +160,8 @@ ACCOUNTS_BASE = os.environ.get("OMERO_STACK_TEST_DEBIAN_IMAGE", "omero-stack-tes
 def accounts_image(tmp_path_factory):
     """A local image with the accounts of the official OMERO images: omero-web a system
     account (999 here), omero-server uid 1234 (not the catalog's 1000)."""
-    if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True,
-                                                       check=False).returncode != 0:
+    engine = shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True, check=False)
+    if not engine or engine.returncode != 0:
         pytest.skip("no Docker engine")
     if subprocess.run(["docker", "image", "inspect", ACCOUNTS_BASE], capture_output=True, check=False).returncode:
         pytest.skip("%s is missing (tests/images builds it)" % ACCOUNTS_BASE)
@@ -196,7 +196,10 @@ def test_image_accounts_own_the_directories(tmp_path, accounts_image):
     tag, web_uid = accounts_image
     base, inventory = _accounts_inventory(tmp_path, tag, tag)
     run_playbook(tmp_path, inventory, tags="layout")
-    owner = lambda p: (p.stat().st_uid, p.stat().st_gid)  # noqa: E731
+
+    def owner(path):
+        return (path.stat().st_uid, path.stat().st_gid)
+
     assert owner(base / "logs" / "omeroweb") == (web_uid, web_uid)
     assert owner(base / "logs" / "omeroserver") == (1234, 1234)
     assert owner(base / "data" / "scripts" / "facility") == (1234, 1234)

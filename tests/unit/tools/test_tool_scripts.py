@@ -58,4 +58,3 @@ def test_zeroc_ice_builds_with_an_empty_cache(tmp_path):
     assert result.returncode != 0
     assert "building zeroc-ice 3.6.5 wheel for cp311" in result.stderr, result.stderr
     assert "stub python: -m venv" in result.stderr
-
