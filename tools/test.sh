@@ -56,6 +56,9 @@ for s in $stages; do
       "$REPO_ROOT/tests/images/build.sh"
       "$REPO_ROOT/tests/images/services/build.sh" >/dev/null
       "$REPO_ROOT/tests/images/omero-server/build.sh" >/dev/null
+      # Compose v2 for the tests that render and run manifests on this machine.
+      DOCKER_COMPOSE_BINARY="$("$REPO_ROOT/tests/images/compose/extract.sh")"
+      export DOCKER_COMPOSE_BINARY
       pytest -q -p no:cacheprovider tests/unit
       ;;
     molecule)

@@ -47,7 +47,8 @@ CORPUS = {
 
 def compose_binary():
     for candidate in (os.environ.get("DOCKER_COMPOSE_BINARY"),
-                      os.path.expanduser("~/.cache/omero_docker_stack/bin/docker-compose"),
+                      os.path.join(os.environ.get("OMERO_STACK_CACHE") or os.path.expanduser(
+                          "~/.cache/omero_docker_stack"), "bin", "docker-compose"),
                       shutil.which("docker-compose"),
                       "/usr/libexec/docker/cli-plugins/docker-compose"):
         if candidate and os.access(candidate, os.X_OK):

@@ -25,7 +25,8 @@ from tests.helpers import playbook
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ansible-playbook") is None,
                                 reason="needs root and ansible-playbook")
 
-COMPOSE = os.path.expanduser("~/.cache/omero_docker_stack/bin/docker-compose")
+COMPOSE = os.path.join(os.environ.get("OMERO_STACK_CACHE") or os.path.expanduser("~/.cache/omero_docker_stack"),
+                       "bin", "docker-compose")
 
 
 def compose_binary():
