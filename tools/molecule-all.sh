@@ -21,14 +21,26 @@ export ANSIBLE_COLLECTIONS_PATH
 export MOLECULE_GLOB="molecule/*/molecule.yml"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
 cd "$REPO_ROOT" || exit 1
+logdir="$OMERO_STACK_CACHE/logs/molecule"
+mkdir -p "$logdir"
+
+# failure_summary LOG: each failed task of a Molecule log (the TASK line before it and the
+# failure, cut to 1,500 characters), the last 15, so the end of the output says what broke.
+failure_summary() {
+  awk '/^TASK \[/ { task = $0 }
+       /^(fatal|failed): \[/ { print "  " task; print "    " substr($0, 1, 1500) }' "$1" | tail -n 30
+}
+
 passed=0
 for s in "${scenarios[@]}"; do
   distro="$(sed -n 's/^# host_distro: *\([a-z]*\).*/\1/p' "molecule/$s/molecule.yml")"
   export MOLECULE_HOST_DISTRO="${distro:-trixie}"
   log "molecule scenario $s (host $MOLECULE_HOST_DISTRO)"
   start=$SECONDS
-  if ! molecule test -s "$s"; then
-    log "molecule scenario $s FAILED after $((SECONDS - start)) s"
+  logf="$logdir/$s.log"
+  if ! molecule test -s "$s" 2>&1 | tee "$logf"; then
+    log "molecule scenario $s FAILED after $((SECONDS - start)) s; its failed tasks (full log: $logf):"
+    failure_summary "$logf" >&2
     echo "molecule: $passed passed, 1 failed"
     exit 1
   fi
