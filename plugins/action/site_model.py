@@ -96,9 +96,12 @@ class ActionModule(ActionBase):
         (the play's files/ directories, or an absolute path), with their digests."""
         specs = [p.get("pip") for p in (site.get("omero_web_plugins") or []) if isinstance(p, dict)]
         specs += list(site.get("omero_server_cli_plugins") or [])
+        # Site scripts given by src (read by the bootstrap with the file lookup).
+        scripts = [s.get("src") for s in (site.get("omero_scripts") or []) if isinstance(s, dict)]
+        scripts = [s for s in scripts if isinstance(s, str) and s]
         found = {}
-        for spec in specs:
-            if not is_wheel_file(spec) or spec in found:
+        for spec in specs + scripts:
+            if not (is_wheel_file(spec) or spec in scripts) or spec in found:
                 continue
             try:
                 path = spec if os.path.isabs(spec) else self._find_needle("files", spec)

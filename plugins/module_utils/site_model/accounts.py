@@ -21,6 +21,28 @@ __metaclass__ = type
 
 from ansible_collections.omero_docker.stack.plugins.module_utils import omero_plan
 
+# The options of the omero_group and omero_user modules: any other key fails the bootstrap.
+GROUP_KEYS = ("name", "permissions", "perms", "description")
+USER_KEYS = ("name", "password", "first_name", "middle_name", "last_name", "email", "institution", "groups",
+             "default_group", "append", "ldap", "update_password", "admin_privileges", "full_admin")
+
+
+def _key_problems(item, var, known):
+    return [("%s.%s" % (var, key), "unknown setting; one of: %s" % ", ".join(known))
+            for key in sorted(set(item) - set(known), key=str)]
+
+
+def _permission_problem(perms):
+    valid = "one of %s, or a permission string %s" % (", ".join(sorted(omero_plan.GROUP_PERMISSIONS)),
+                                                      ", ".join(sorted(omero_plan.GROUP_PERMISSIONS.values())))
+    if not isinstance(perms, str):
+        return "'%s' is not a permission level: %s" % (perms, valid)
+    try:
+        omero_plan.permission_string(perms)
+    except omero_plan.PlanError:
+        return "'%s' is not a permission level OMERO knows: %s" % (perms, valid)
+    return None
+
 
 def _group_problems(groups):
     errors = []
@@ -28,17 +50,18 @@ def _group_problems(groups):
         if not isinstance(group, dict):
             continue
         var = "omero_groups[%d]" % i
+        errors.extend(_key_problems(group, var, GROUP_KEYS))
         try:
             omero_plan.check_group_name(group.get("name"))
         except omero_plan.PlanError as exc:
             errors.append((var + ".name", str(exc)))
-        perms = group.get("permissions", group.get("perms"))
-        if perms is not None:
-            try:
-                omero_plan.permission_string(perms)
-            except omero_plan.PlanError as exc:
-                errors.append((var + ".permissions", "%s, or a permission string rw----, rwr---, rwra--, rwrw--"
-                               % exc))
+        if "permissions" in group and "perms" in group:
+            errors.append((var + ".perms", "give permissions or perms (its alias), not both"))
+        key = "permissions" if "permissions" in group else "perms"
+        if group.get(key) is not None:
+            problem = _permission_problem(group[key])
+            if problem:
+                errors.append(("%s.%s" % (var, key), problem))
     return errors
 
 
@@ -79,5 +102,6 @@ def problems(groups, users):
     known.update((omero_plan.USER_GROUP, omero_plan.SYSTEM_GROUP))
     for i, user in enumerate(users):
         if isinstance(user, dict):
+            errors.extend(_key_problems(user, "omero_users[%d]" % i, USER_KEYS))
             errors.extend(_user_problems(i, user, known))
     return errors

@@ -19,6 +19,7 @@ __metaclass__ = type
 
 import copy
 import hashlib
+import ipaddress
 import json
 import posixpath
 import re
@@ -29,10 +30,14 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
     image_users,
     monitoring,
     omero_config,
+    omero_values,
     rotation,
     server_settings,
 )
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import image_pins as pinlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import images as imagelib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import paths as pathlib_
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import resources as resourcelib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import scripts as scriptlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
@@ -41,6 +46,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins imp
     REGISTRATION_KEYS,
     PluginError,
     fallback_settings,
+    parse_requirement,
     validate_plugins,
 )
 
@@ -77,16 +83,12 @@ DICT_VARIABLES = ("omero_services", "omero_server_config", "omero_web_config", "
 SERVICE_OVERRIDE_KEYS = ("enabled", "image", "build", "ports", "resources", "ulimits", "uid", "gid", "restart", "env",
                          "docker_socket")
 PORT_OVERRIDE_KEYS = ("host", "bind", "publish")
-RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 
 _SITE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _TZ_RE = re.compile(r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+){0,2}$")
 _HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[0-9]{1,5})?$")
 _REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
-_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_IPV4_RE = re.compile(r"^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$")
-_MEMORY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[bkmgBKMG]?$")
 _APP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _PLACEHOLDER_RE = re.compile(r"\{site\.([a-z_]+)\}")
 
@@ -108,10 +110,6 @@ def _err(errors, var, msg):
     errors.append((var, msg))
 
 
-def _is_abs_norm(path):
-    return isinstance(path, str) and path.startswith("/") and posixpath.normpath(path) == path and path != "/"
-
-
 def _inside(child, parent):
     return child == parent or child.startswith(parent.rstrip("/") + "/")
 
@@ -127,9 +125,15 @@ def _as_int(value):
 
 
 def parse_image(ref):
-    """Split ``[registry/]name[:tag]`` into ``{registry, name, tag}`` or return None."""
-    if not isinstance(ref, str) or not ref or "@" in ref or ref != ref.strip():
+    """Split ``[registry/]name[:tag][@digest]`` into ``{registry, name, tag[, digest]}`` or return None."""
+    image = _split_image(ref)
+    return image if image is not None and image_problem(image) is None else None
+
+
+def _split_image(ref):
+    if not isinstance(ref, str) or not ref or ref != ref.strip():
         return None
+    ref, at_sign, digest = ref.partition("@")
     name, tag = ref, ""
     last = ref.rsplit("/", 1)[-1]
     if ":" in last:
@@ -139,20 +143,21 @@ def parse_image(ref):
     if rest and ("." in first or ":" in first or first == "localhost"):
         registry, name = first, rest
     image = {"registry": registry, "name": name, "tag": tag}
-    return image if image_problem(image) is None else None
+    if at_sign:
+        image["digest"] = digest
+    return image
 
 
 def image_problem(image):
-    if not isinstance(image, dict) or set(image) - {"registry", "name", "tag"}:
-        return "an image is a reference string 'registry/name:tag' or a dict with registry, name and tag"
+    if not isinstance(image, dict) or set(image) - {"registry", "name", "tag", "digest"}:
+        return ("an image is a reference string 'registry/name:tag[@sha256:...]' or a dict with registry, name, "
+                "tag and digest")
     registry, name, tag = image.get("registry") or "", image.get("name"), image.get("tag")
     if registry and not _HOST_RE.match(str(registry)):
         return "registry '%s' is not a host[:port]" % registry
     if not isinstance(name, str) or not _REPO_RE.match(name):
         return "name '%s' is not a valid repository name (lower case, [a-z0-9._-/])" % (name,)
-    if not isinstance(tag, str) or not _TAG_RE.match(tag):
-        return "tag '%s' is missing or invalid: pin a version tag (never 'latest' implicitly)" % (tag,)
-    return None
+    return pinlib.pin_problem(tag, image.get("digest"))
 
 
 def image_reference(image, mirror=""):
@@ -164,14 +169,20 @@ def image_reference(image, mirror=""):
     if mirror:
         if not registry and "/" not in name:
             name = "library/" + name
-        return "%s/%s:%s" % (mirror.rstrip("/"), name, image["tag"])
-    prefix = registry + "/" if registry else ""
-    return "%s%s:%s" % (prefix, name, image["tag"])
+        name = "%s/%s" % (mirror.rstrip("/"), name)
+    else:
+        name = (registry + "/" if registry else "") + name
+    return name + pinlib.pin_suffix(image)
 
 
 def _check_bind(errors, var, value):
-    if not isinstance(value, str) or not (_IPV4_RE.match(value) or value in ("::", "::1")):
-        _err(errors, var, "'%s' is not an IP address to bind to (e.g. 0.0.0.0, 127.0.0.1)" % (value,))
+    try:
+        valid = isinstance(value, str) and "%" not in value and bool(ipaddress.ip_address(value))
+    except ValueError:
+        valid = False
+    if not valid:
+        _err(errors, var, "'%s' is not an IP address to bind to (e.g. 0.0.0.0, 127.0.0.1, ::, ::1; an IPv6 "
+                          "address without brackets)" % (value,))
         return False
     return True
 
@@ -213,10 +224,10 @@ def _check_site_identity(settings, errors):
     if not isinstance(name, str) or not _SITE_NAME_RE.match(name):
         _err(errors, "omero_site_name", "'%s' is not a valid compose project name: lower case letters, digits, "
                                         "'-' and '_', starting with a letter or digit" % (name,))
-    base = settings["omero_site_base_dir"]
-    if not _is_abs_norm(base):
-        _err(errors, "omero_site_base_dir", "'%s' must be an absolute, normalised path other than / "
-                                            "(e.g. /srv/omero)" % (base,))
+    base, problem = pathlib_.path_problem(settings["omero_site_base_dir"], "/srv/omero")
+    settings["omero_site_base_dir"] = base
+    if problem:
+        _err(errors, "omero_site_base_dir", problem)
 
 
 def _check_site_values(settings, errors):
@@ -245,8 +256,10 @@ def _check_site_scalars(settings, errors):
     if not isinstance(settings["omero_site_paths"], dict):
         _err(errors, "omero_site_paths", "must be a dictionary of path names to absolute paths")
         settings["omero_site_paths"] = {}
-    if not _MEMORY_RE.match(str(settings["omero_site_log_max_size"])):
-        _err(errors, "omero_site_log_max_size", "must be a size like 10m")
+    problem = resourcelib.size_problem(settings["omero_site_log_max_size"], False)
+    if problem:
+        _err(errors, "omero_site_log_max_size", "%s (the json-file log driver's max-size, e.g. 100k, 10m, 1g)"
+             % problem)
     if _as_int(settings["omero_site_log_max_files"]) is None or _as_int(settings["omero_site_log_max_files"]) < 1:
         _err(errors, "omero_site_log_max_files", "must be a positive integer")
 
@@ -274,7 +287,9 @@ def _override_image(svc, image, var, errors):
     if isinstance(image, str):
         parsed = parse_image(image)
         if parsed is None:
-            _err(errors, var, "'%s' is not a valid pinned image reference (registry/name:tag)" % image)
+            split = _split_image(image)
+            _err(errors, var, "'%s' is not a valid pinned image reference (registry/name:tag[@sha256:...])%s"
+                 % (image, ": " + image_problem(split) if split else ""))
         else:
             svc["image"] = parsed
         return
@@ -310,19 +325,15 @@ def _override_id(key):
 
 
 def _override_restart(svc, value, var, errors):
-    if value not in RESTART_POLICIES:
-        _err(errors, var, "must be one of %s" % ", ".join(RESTART_POLICIES))
+    problem = resourcelib.restart_problem(value)
+    if problem:
+        _err(errors, var, problem)
     else:
         svc["restart"] = value
 
 
 def _override_resources(svc, res, var, errors):
-    if not isinstance(res, dict) or set(res) - {"memory", "cpus"}:
-        _err(errors, var, "takes {memory: '2g', cpus: 1.5}")
-        return
-    merged = dict(svc.get("resources") or {})
-    merged.update(res)
-    svc["resources"] = merged
+    resourcelib.check_resources(svc, res, var, errors)
 
 
 ULIMIT_NAMES = ("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
@@ -504,10 +515,8 @@ def _ports(services, settings, errors):
             taken[(port["bind"], port["host"])] = (var, port["overridden"])
 
 
-def _paths(catalog, services, settings, errors):
-    base = settings["omero_site_base_dir"]
-    overrides = settings["omero_site_paths"]
-    known = catalog["paths"]
+def _resolve_paths(known, overrides, base, errors):
+    """Each catalog path: the site's override (checked by paths.py) or its default under the base."""
     paths = {}
     for key in sorted(overrides, key=str):
         if key not in known:
@@ -516,12 +525,23 @@ def _paths(catalog, services, settings, errors):
         value = overrides.get(key)
         if value is None:
             paths[key] = posixpath.join(base, spec["default"]) if isinstance(base, str) else spec["default"]
-        elif not _is_abs_norm(value):
-            _err(errors, "omero_site_paths.%s" % key, "'%s' must be an absolute, normalised path other "
-                                                      "than /" % (value,))
-            paths[key] = str(value)
-        else:
-            paths[key] = value
+            continue
+        value, problem = pathlib_.path_problem(value, "/data/omero/%s" % key)
+        if problem:
+            _err(errors, "omero_site_paths.%s" % key, problem)
+        paths[key] = str(value)
+    for key in sorted(k for k in overrides if k in known and isinstance(base, str)):
+        if _inside(base, paths[key]):
+            _err(errors, "omero_site_paths.%s" % key, "'%s' is the site's base directory or holds it (%s): "
+                                                      "give %s a directory of its own" % (paths[key], base, key))
+    return paths
+
+
+def _paths(catalog, services, settings, errors):
+    base = settings["omero_site_base_dir"]
+    overrides = settings["omero_site_paths"]
+    known = catalog["paths"]
+    paths = _resolve_paths(known, overrides, base, errors)
     # Paths in use: those of the site and of enabled services.
     used = sorted(k for k, spec in known.items()
                   if not spec.get("service") or services[spec["service"]]["enabled"])
@@ -567,7 +587,8 @@ def _plugins(plugins, web_ops, errors):
     """Loose validation of omero_web_plugins (registration is the web plugins role's job)."""
     result = []
     apps = dict((json.loads(text), "omero_web_config['omero.web.apps']")
-                for op, prop, text in web_ops if op == "append" and prop == "omero.web.apps")
+                for op, prop, text in web_ops if op == "append" and prop == "omero.web.apps"
+                and isinstance(json.loads(text), str))
     names = set()
     for i, item in enumerate(plugins or []):
         var = "omero_web_plugins[%d]" % i
@@ -580,8 +601,11 @@ def _plugins(plugins, web_ops, errors):
         elif name in names:
             _err(errors, var + ".name", "plugin '%s' is listed twice" % name)
         names.add(name if isinstance(name, str) else "")
-        if not isinstance(app, str) or not _APP_RE.match(app):
+        if app is None or app == "":
             _err(errors, var + ".app", "is required: the Django app to add to omero.web.apps (e.g. omero_figure)")
+        elif not isinstance(app, str) or not _APP_RE.match(app):
+            _err(errors, var + ".app", "'%s' is not a Django app name: a Python module path like omero_figure "
+                                       "(letters, digits and '_', dots between; no '-')" % (app,))
         elif app in apps:
             _err(errors, var + ".app", "web app '%s' is already registered by %s: list each app once"
                  % (app, apps[app]))
@@ -657,6 +681,9 @@ def _validate_secrets(site, secret_values, catalog, services, errors):
     values.update((k, v) for k, v in (secret_values or {}).items() if v is not None)
     for sname in sorted(values, key=str):
         problem = secretlib.name_problem(sname) or secretlib.value_problem(values[sname])
+        if not problem and site.get("omero_site_generate_secrets") is True and sname not in catalog["secrets"]:
+            problem = ("is not a secret of the site, so the one it was meant for would be generated instead: fix the "
+                       "name; known: %s" % ", ".join(sorted(catalog["secrets"])))
         if problem:
             _err(errors, "omero_secrets.%s" % sname, problem)
     needed = required_secrets(catalog, services)
@@ -695,6 +722,8 @@ def _validate_omero(site, errors):
                                         SERVER_MANAGED, _server_rule)
     web_ops = omero_config.normalize(site.get("omero_web_config"), "omero_web_config", errors,
                                      WEB_MANAGED, _web_rule)
+    errors.extend(omero_values.problems(site.get("omero_server_config"), "omero_server_config", "server"))
+    errors.extend(omero_values.problems(site.get("omero_web_config"), "omero_web_config", "web"))
     plugins = _plugins(site.get("omero_web_plugins"), web_ops, errors)
     scripts = _named_list(site.get("omero_scripts"), "omero_scripts", errors, required=("name",))
     for i, item in enumerate(scripts):
@@ -982,11 +1011,22 @@ def _strict_plugins(plugins, local_files, errors):
     """The plugin list as the site image holds it (wheels at their in-image path),
     checked with the same rules as the omero_web_plugins module."""
     dummy, dummy2, in_image = imagelib.web_requirements(plugins, [], local_files)
-    try:
-        validate_plugins(in_image)
-    except PluginError as exc:
-        _err(errors, "omero_web_plugins", "%s (every pip must be pinned: NAME==VERSION, a wheel file, or a git "
-                                          "URL at a 40-hex commit)" % exc)
+    hint = "every pip must be pinned: NAME==VERSION, a wheel file, or a git URL at a 40-hex commit"
+    bad_pips = 0
+    for i, entry in enumerate(in_image):
+        try:
+            if entry.get("pip") is not None:
+                parse_requirement(entry["pip"], entry.get("name"))
+        except PluginError as exc:
+            _err(errors, "omero_web_plugins[%d].pip" % i, str(exc) if "pinned" in str(exc) else "%s (%s)"
+                 % (exc, hint))
+            bad_pips += 1
+    for i in range(len(in_image) if not bad_pips else 0):
+        try:
+            validate_plugins(in_image[:i + 1])
+        except PluginError as exc:
+            _err(errors, "omero_web_plugins[%d]" % i, str(exc))
+            break
     return in_image
 
 
@@ -1078,6 +1118,8 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
     settings = _site_settings(site, errors)
     services = _services(catalog, site.get("omero_services"), errors)
     image_users.apply(services, image_ids, errors)
+    scripts_given = site.get("omero_scripts") if isinstance(site.get("omero_scripts"), list) else []
+    errors.extend(scriptlib.src_problems(scripts_given, local_files))
     local_files = dict(local_files or {})
     raw_plugins = site.get("omero_web_plugins") if isinstance(site.get("omero_web_plugins"), list) else []
     _plugin_secret_env(services, raw_plugins, catalog, errors)
@@ -1086,6 +1128,8 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
     paths, directories, used_paths = _paths(catalog, services, settings, errors)
     values, given, needed = _validate_secrets(site, secret_values, catalog, services, errors)
     omero = _validate_omero(site, errors)
+    errors.extend(omero_values.redis_problems(site.get("omero_web_config"),
+                                              services.get("redis", {}).get("enabled", False)))
     imagelib.validate_inputs(site, raw_plugins, local_files, errors)
     in_image_plugins = [] if errors else _strict_plugins(raw_plugins, local_files, errors)
     if errors:

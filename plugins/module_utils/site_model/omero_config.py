@@ -50,16 +50,19 @@ def _segment_problem(seg, prop):
     if not _SEGMENT_RE.match(seg):
         return ("segment '%s' of '%s' is empty, starts with '_' or holds characters other than "
                 "letters, digits and '_'" % (seg, prop))
-    if len(seg) == 1:
-        return ("segment '%s' of '%s' is a single character: the official OMERO images turn "
-                "CONFIG_ variables back into property names with the regular expression "
-                "([^_])_([^_]) -> \\1.\\2, whose matches cannot overlap, so a one-character "
-                "segment between two dots comes back joined to its neighbour with '_' "
-                "(%s -> %s)" % (seg, prop, config_env_name(prop), property_from_config_env(config_env_name(prop))))
-    if "__" in seg or seg.endswith("_"):
-        return ("segment '%s' of '%s' has '__' or a trailing '_', which the CONFIG_ variable "
-                "naming of the official images cannot represent" % (seg, prop))
     return None
+
+
+def _round_trip_problem(prop):
+    """Only names the official images would turn into another property are refused."""
+    env = config_env_name(prop)
+    back = property_from_config_env(env)
+    if back == prop:
+        return None
+    return ("the official OMERO images turn CONFIG_ variables back into property names with the "
+            "regular expression ([^_])_([^_]) -> \\1.\\2 (matches cannot overlap), then '__' -> '_': "
+            "'%s' would come back from %s as '%s' (a single character segment between two dots does that: "
+            "rename it)" % (prop, env, back))
 
 
 def property_name_problem(prop):
@@ -70,10 +73,7 @@ def property_name_problem(prop):
     if len(segments) < 2:
         return "'%s' is not a dotted OMERO property name (like omero.web.public.enabled)" % prop
     problems = [p for p in (_segment_problem(seg, prop) for seg in segments) if p]
-    back = property_from_config_env(config_env_name(prop))
-    if not problems and back != prop:
-        problems.append("'%s' would come back from %s as '%s'" % (prop, config_env_name(prop), back))
-    return problems[0] if problems else None
+    return problems[0] if problems else _round_trip_problem(prop)
 
 
 def scalar_text(value):

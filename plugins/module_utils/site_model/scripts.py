@@ -120,3 +120,24 @@ def host_directories(folders, host_root):
             if path not in dirs:
                 dirs.append(path)
     return dirs
+
+
+def src_problems(scripts, local_files):
+    """``(variable, message)`` of each site script whose ``src`` the controller does not have.
+
+    ``local_files`` maps the ``src`` values found on the controller (by the action plugin,
+    like ``copy: src=`` finds files) to ``{path, sha256}``; None when nobody looked."""
+    if local_files is None:
+        return []
+    errors = []
+    for i, entry in enumerate(scripts):
+        if not isinstance(entry, dict) or entry.get("src") is None or entry.get("pip"):
+            continue
+        src = entry["src"]
+        if not isinstance(src, str) or not src:
+            errors.append(("omero_scripts[%d].src" % i, "must be the path of a file on the controller"))
+        elif src not in local_files:
+            errors.append(("omero_scripts[%d].src" % i, "'%s' was not found on the controller (looked in the "
+                                                        "playbook's files/ directories and as a path): put the "
+                                                        "script there, or give content or url" % src))
+    return errors

@@ -31,6 +31,7 @@ _PLACEHOLDER_WORDS = ("changeme", "change_me", "changethis", "replaceme", "repla
                       "todo", "fixme", "xxxx", "secret_here", "password_here", "your_password",
                       "vault_value", "insert", "example")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_JINJA_MARKERS = ("{{", "{%", "{#")
 
 
 def name_problem(name):
@@ -60,6 +61,9 @@ def value_problem(value):
          "is shorter than %d characters: use a longer one (e.g. `openssl rand -base64 24`)" % MIN_LENGTH),
         ("\n" in value or "\r" in value or "\x00" in value, "must be a single line without NUL characters"),
         (value != value.strip(), "has leading or trailing whitespace, which services would not agree on"),
+        (any(marker in value for marker in _JINJA_MARKERS),
+         "holds a Jinja marker ({{, {% or {#): a template may expand it wherever the value is used; generate "
+         "another one (e.g. `openssl rand -base64 24`)"),
     )
     for failed, message in checks:
         if failed:

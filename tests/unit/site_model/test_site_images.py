@@ -178,7 +178,7 @@ def test_a_wheel_not_found_on_the_controller_names_the_variable():
 def test_unpinned_plugins_and_dependencies_are_refused():
     plugins = copy.deepcopy(PLUGINS)
     plugins[0]["pip"] = "omero-figure"
-    assert "omero-figure" in errors_of(site_with(omero_web_plugins=plugins))["omero_web_plugins"]
+    assert "omero-figure" in errors_of(site_with(omero_web_plugins=plugins))["omero_web_plugins[0].pip"]
     plugins = copy.deepcopy(PLUGINS)
     plugins[1]["requires"] = ["numpy>=1"]
     assert "omero_web_plugins[1].requires[0]" in errors_of(site_with(omero_web_plugins=plugins))
