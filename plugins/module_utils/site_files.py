@@ -13,6 +13,13 @@ their owner/group/mode are fixed when they differ.
 Everything is validated (paths, owners, groups, modes, what already exists) before
 anything changes, so a mistake fails the call without a half-done state. Runs without
 Ansible: errors are raised as :class:`SiteFilesError`.
+
+With a *record* (a JSON file on the host), only directories this collection created are
+re-owned and re-moded: each directory created is recorded with its inode, and a listed
+directory that exists but is not in the record with that inode (it existed before the
+site, or something else was mounted or put there since) keeps its owner, group and mode;
+it is reported in ``kept_paths``, with a warning when its attributes differ from those
+asked for. ``adopt`` converges such directories too and records them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import grp
+import json
 import os
 import posixpath
 import pwd
@@ -27,6 +35,7 @@ import stat
 import tempfile
 
 PARENT_MODE = 0o755
+RECORD_SCHEMA = 1
 SECRET_CHANGED = "(secret content changed)"  # noqa: S105 - a label, not a secret
 
 
@@ -245,13 +254,68 @@ def _attr_diff(kind, path, st, changes):
             "before": kind + " " + _fmt_attrs(*cur), "after": kind + " " + _fmt_attrs(*new)}
 
 
+def read_record(path):
+    """``{directory: inode}`` of the record at ``path`` ({} when there is none yet)."""
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise SiteFilesError("record %s cannot be read (%s): restore it from a backup, or remove it (then no "
+                             "existing directory is re-owned until adopted)" % (path, exc)) from None
+    dirs = data.get("directories") if isinstance(data, dict) else None
+    if not isinstance(dirs, dict):
+        raise SiteFilesError("record %s is not a record of directories: restore it from a backup or remove it" % path)
+    return dict((str(k), v) for k, v in dirs.items() if isinstance(v, int) and not isinstance(v, bool))
+
+
+def _write_record(path, record):
+    data = json.dumps({"schema": RECORD_SCHEMA, "directories": dict(sorted(record.items())),
+                       "comment": "Directories created by omero_docker.stack (path: inode); only these get their "
+                                  "owner and mode set again."}, indent=1) + "\n"
+    _write_atomic(path, data.encode("utf-8"), None, None, 0o644)
+
+
+def _attrs_text(uid, gid, mode):
+    return "%s:%s mode %s" % ("-" if uid is None else uid, "-" if gid is None else gid,
+                              "-" if mode is None else "%04o" % mode)
+
+
 class _Run:
     """One converge: what changed so far, and the diffs."""
 
-    def __init__(self, secret, check_mode, want_diff):
+    def __init__(self, secret, check_mode, want_diff, record=None, adopt=False):
         self.secret, self.check_mode, self.want_diff = secret, check_mode, want_diff
         self.changed_paths, self.created_paths, self.diffs = [], [], []
         self.will_exist = set()
+        self.known, self.adopt, self.record_changed = record, adopt, False
+        self.kept_paths, self.warnings = [], []
+
+    def remember(self, path):
+        """Record ``path`` as created (or adopted) by the site."""
+        if self.known is None:
+            return
+        inode = None if self.check_mode and not os.path.isdir(path) else os.stat(path).st_ino
+        if self.known.get(path) != inode:
+            self.known[path] = inode
+            self.record_changed = True
+
+    def foreign(self, path, st, d):
+        """True (and reported) when ``path`` existed before the site: left as it is."""
+        if self.known is None or self.known.get(path) == st.st_ino:
+            return False
+        if self.adopt:
+            self.remember(path)
+            return False
+        self.kept_paths.append(path)
+        if _attr_changes(st, d["uid"], d["gid"], d["mode"]) != (None, None, None):
+            self.warnings.append(
+                "%s existed before the site (it was not created by omero_docker.stack), so its owner and mode are "
+                "left as they are: %s, where the site would use %s. Make sure the container can use it, or hand it "
+                "to the site with site_layout_adopt_existing: true (once)."
+                % (path, _attrs_text(*_current(st)), _attrs_text(d["uid"], d["gid"], d["mode"])))
+        return True
 
     def record(self, path, created, diff=None):
         if path not in self.changed_paths:
@@ -279,9 +343,12 @@ class _Run:
                 os.mkdir(path)
                 _set_attrs(path, d["uid"], d["gid"], d["mode"])
             self.will_exist.add(path)
+            self.remember(path)
             self.record(path, True, self._created_diff(path, "directory " + _fmt_attrs(d["uid"], d["gid"], d["mode"])))
             return
         st = os.stat(path)
+        if self.foreign(path, st, d):
+            return
         changes = _attr_changes(st, d["uid"], d["gid"], d["mode"])
         if changes != (None, None, None):
             if not self.check_mode:
@@ -316,16 +383,23 @@ class _Run:
             self.record(path, False, _attr_diff("file", path, st, changes))
 
 
-def converge(directories=None, files=None, secret=False, check_mode=False, want_diff=False):
+def converge(directories=None, files=None, secret=False, check_mode=False, want_diff=False, *, record=None,
+             adopt=False):
     """Converge ``directories`` then ``files``; return the result dict of the module.
 
     ``directories``: dicts {path, owner, group, mode}; ``files``: dicts {path, content,
     owner, group, mode}. Owner/group/mode may be None (left as they are; new files get
     0666 minus the umask). With ``secret``, contents never appear in the result or diff.
+    ``record``: path of the record of the directories created so far (see the module
+    docstring); ``adopt`` also converges and records existing directories not in it.
     Raises SiteFilesError (with what changed before the failure, if anything did).
     """
     dirs, fls = _prepare(directories, files)
-    run = _Run(secret, check_mode, want_diff)
+    if record is not None:
+        record = _normalize(record, "record")
+        if record in set(d["path"] for d in dirs) | set(f["path"] for f in fls):
+            raise SiteFilesError("record %s is also listed as a directory or file" % record)
+    run = _Run(secret, check_mode, want_diff, read_record(record) if record else None, adopt)
     listed = set(d["path"] for d in dirs)
     current = None
     try:
@@ -335,12 +409,19 @@ def converge(directories=None, files=None, secret=False, check_mode=False, want_
         for f in fls:
             current = f["path"]
             run.file(f)
+        if record and run.record_changed:
+            current = record
+            if not check_mode:
+                _write_record(record, run.known)
+            run.record(record, False)
     except OSError as exc:
         detail = " (%s)" % exc.filename if getattr(exc, "filename", None) else ""
         raise SiteFilesError("cannot converge %s: %s%s" % (current, exc.strerror or exc, detail),
                              run.changed_paths, run.created_paths) from exc
     result = {"changed": bool(run.changed_paths), "changed_paths": run.changed_paths,
               "created_paths": run.created_paths}
+    if record:
+        result.update(kept_paths=run.kept_paths, warnings=run.warnings)
     if want_diff:
         result["diff"] = run.diffs
     return result

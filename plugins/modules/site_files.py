@@ -85,6 +85,21 @@ options:
           - Octal mode as a string, for example C("0600"). Unset keeps the mode of an existing file; new files
             get C(0666) minus the umask.
         type: raw
+  record:
+    description:
+      - Path of a JSON file on the host that records the directories this module created (with their inodes).
+      - When set, a listed directory is re-owned and re-moded only when the record holds it with its current
+        inode. A directory that existed before (not created through this record), or that was replaced since
+        (for example by a mount), keeps its owner, group and mode; it is returned in RV(kept_paths), with a
+        warning when its attributes differ from those asked for. Directories created are added to the record.
+      - Unset, every listed directory gets the owner, group and mode asked for.
+    type: path
+  adopt:
+    description:
+      - With O(record), also converge the owner, group and mode of existing directories that are not in the record,
+        and record them (to hand existing directories to the site once).
+    type: bool
+    default: false
   secret:
     description:
       - The contents of O(files) are secrets. They are never returned, the diff shows only the path and
@@ -158,6 +173,12 @@ created_paths:
   type: list
   elements: str
   sample: ["/srv/omero/data/omero"]
+kept_paths:
+  description: Listed directories left with their owner, group and mode because the O(record) does not hold them.
+  returned: when O(record) is set
+  type: list
+  elements: str
+  sample: ["/data/shared"]
 """
 
 # ruff: noqa: E402
@@ -176,6 +197,8 @@ def main():
                        options=dict(path=dict(type="path", required=True),
                                     content=dict(type="str", required=True), **_ATTRS)),
             secret=dict(type="bool", default=False),
+            record=dict(type="path"),
+            adopt=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -190,10 +213,13 @@ def main():
                                  "are logged on the host and shown on failure")
     try:
         result = sf.converge(module.params["directories"], module.params["files"], secret=secret,
-                             check_mode=module.check_mode, want_diff=module._diff)
+                             check_mode=module.check_mode, want_diff=module._diff, record=module.params["record"],
+                             adopt=module.params["adopt"])
     except sf.SiteFilesError as exc:
         module.fail_json(msg="site_files: %s" % exc.msg, changed=bool(exc.changed_paths),
                          changed_paths=exc.changed_paths, created_paths=exc.created_paths)
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     module.exit_json(**result)
 
 
