@@ -34,7 +34,6 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
     rotation,
     server_settings,
 )
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import image_pins as pinlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import images as imagelib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import paths as pathlib_
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import resources as resourcelib
@@ -42,6 +41,14 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.image_refs import (
+    HOST_RE,
+    REPO_RE,
+    image_problem,
+    image_reference,
+    parse_image,
+    split_image,
+)
 from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import (
     REGISTRATION_KEYS,
     PluginError,
@@ -86,9 +93,6 @@ PORT_OVERRIDE_KEYS = ("host", "bind", "publish")
 
 _SITE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _TZ_RE = re.compile(r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+){0,2}$")
-_HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                      r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[0-9]{1,5})?$")
-_REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 _APP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _PLACEHOLDER_RE = re.compile(r"\{site\.([a-z_]+)\}")
 
@@ -122,57 +126,6 @@ def _as_int(value):
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
-
-
-def parse_image(ref):
-    """Split ``[registry/]name[:tag][@digest]`` into ``{registry, name, tag[, digest]}`` or return None."""
-    image = _split_image(ref)
-    return image if image is not None and image_problem(image) is None else None
-
-
-def _split_image(ref):
-    if not isinstance(ref, str) or not ref or ref != ref.strip():
-        return None
-    ref, at_sign, digest = ref.partition("@")
-    name, tag = ref, ""
-    last = ref.rsplit("/", 1)[-1]
-    if ":" in last:
-        name, tag = ref.rsplit(":", 1)
-    registry = ""
-    first, dummy, rest = name.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        registry, name = first, rest
-    image = {"registry": registry, "name": name, "tag": tag}
-    if at_sign:
-        image["digest"] = digest
-    return image
-
-
-def image_problem(image):
-    if not isinstance(image, dict) or set(image) - {"registry", "name", "tag", "digest"}:
-        return ("an image is a reference string 'registry/name:tag[@sha256:...]' or a dict with registry, name, "
-                "tag and digest")
-    registry, name, tag = image.get("registry") or "", image.get("name"), image.get("tag")
-    if registry and not _HOST_RE.match(str(registry)):
-        return "registry '%s' is not a host[:port]" % registry
-    if not isinstance(name, str) or not _REPO_RE.match(name):
-        return "name '%s' is not a valid repository name (lower case, [a-z0-9._-/])" % (name,)
-    return pinlib.pin_problem(tag, image.get("digest"))
-
-
-def image_reference(image, mirror=""):
-    """The reference compose (or a site image's build) pulls. A mirror prefix replaces
-    the registry: Docker Hub images keep their path (official ones under library/),
-    others keep theirs."""
-    name = image["name"]
-    registry = image.get("registry") or ""
-    if mirror:
-        if not registry and "/" not in name:
-            name = "library/" + name
-        name = "%s/%s" % (mirror.rstrip("/"), name)
-    else:
-        name = (registry + "/" if registry else "") + name
-    return name + pinlib.pin_suffix(image)
 
 
 def _check_bind(errors, var, value):
@@ -238,7 +191,7 @@ def _check_site_values(settings, errors):
     mirror = settings["omero_site_registry_mirror"] or ""
     if mirror:
         host, dummy, path = str(mirror).partition("/")
-        if not _HOST_RE.match(host) or (path and not _REPO_RE.match(path.rstrip("/"))):
+        if not HOST_RE.match(host) or (path and not REPO_RE.match(path.rstrip("/"))):
             _err(errors, "omero_site_registry_mirror", "'%s' is not 'host[:port][/path]' of a registry "
                                                        "mirror" % (mirror,))
     settings["omero_site_registry_mirror"] = str(mirror).rstrip("/") if mirror else ""
@@ -287,7 +240,7 @@ def _override_image(svc, image, var, errors):
     if isinstance(image, str):
         parsed = parse_image(image)
         if parsed is None:
-            split = _split_image(image)
+            split = split_image(image)
             _err(errors, var, "'%s' is not a valid pinned image reference (registry/name:tag[@sha256:...])%s"
                  % (image, ": " + image_problem(split) if split else ""))
         else:
