@@ -1,13 +1,23 @@
 """Server rules of the OMERO.server stand-in, free of Ice and of the database.
 
-Each rule says what a real OMERO.server 5.6 does (AdminImpl, the Glacier2 password
-verifier, ScriptRepoHelper), written from its documented behaviour. The servants
-(servants.py) and the store (store.py) call these functions; a rule that refuses raises
-RuleError, whose ``kind`` names the omero exception the servant raises
-(ApiUsageException, ValidationException, SecurityViolation).
+Each rule says what a real OMERO.server 5.6 does (AdminImpl, SimpleRoleProvider, the
+Glacier2 password verifier, ScriptRepoHelper), written from its documented behaviour and
+checked against ome/omero-server's sources. Two consumers call these functions, so they
+cannot drift apart:
 
-To extend the stand-in, add the rule here first, test it without a server, then call
-it from the store or a servant.
+- the stand-in image: the servants (servants.py), the store (store.py), the script
+  repository (scriptrepo.py) and omero.cmd (commands.py);
+- the unit tests' fake omero-py server (tests/unit/omero/fake_omero.py), which imports
+  this file by path.
+
+A rule that refuses raises RuleError, whose ``kind`` names the exception the server
+raises: an omero exception (ApiUsageException, ValidationException, SecurityViolation)
+or Glacier2's PermissionDeniedException for a refused login.
+
+Keep this module free of Ice, omero-py and database imports (the fake imports it in a
+process where omero-py's classes are autospecced). To extend the stand-in, add the rule
+here first, test it without a server, then call it from the store or a servant and from
+the fake.
 """
 
 import hashlib
@@ -82,6 +92,16 @@ def login_refusal(user):
     return "Password check failed for '%s': [user or password incorrect]" % user
 
 
+def check_login(user, stored_hash, password, group_ids):
+    """The permissions verifier: the right password of a member of the 'user' group.
+
+    stored_hash: the user's hash_password() value (None for an unknown user or one
+    without a password); group_ids: the user's group ids.
+    """
+    if not password_matches(stored_hash, password) or USER_GROUP_ID not in set(group_ids):
+        raise RuleError("PermissionDeniedException", login_refusal(user))
+
+
 # ----------------------------------------------------------------- groups and users
 
 
@@ -105,10 +125,53 @@ def check_new_user_name(name, existing_names):
         raise RuleError("ValidationException", "Experimenter name already exists: %s" % name)
 
 
+# Experimenter's required (not-null) fields besides omeName in OMERO's model.
+REQUIRED_USER_FIELDS = ("firstname", "lastname")
+
+
+def check_user_fields(fields):
+    """A new experimenter needs firstName and lastName (not-null columns of OMERO's model)."""
+    missing = [f for f in REQUIRED_USER_FIELDS if fields.get(f) is None]
+    if missing:
+        raise RuleError("ValidationException", "Experimenter field(s) required: %s" % ", ".join(missing))
+
+
+def no_such_group(ref):
+    """lookupGroup/getGroup's refusal for an unknown group name or id (AdminImpl)."""
+    return RuleError("ApiUsageException", "No such group: %s" % (ref,))
+
+
+def no_such_experimenter(ref):
+    """lookupExperimenter/getExperimenter's refusal for an unknown name or id (AdminImpl)."""
+    return RuleError("ApiUsageException", "No such experimenter: %s" % (ref,))
+
+
+def memberships_for_new_user(default_id, other_ids):
+    """createExperimenter: the default group at index 0, then the other groups in the
+    given order, each once (SimpleRoleProvider links them in that order)."""
+    ordered = []
+    for gid in [default_id] + list(other_ids):
+        if gid not in ordered:
+            ordered.append(gid)
+    return ordered
+
+
 def check_default_group(group_id):
     """setDefaultGroup refuses the 'user' group."""
     if group_id == USER_GROUP_ID:
         raise RuleError("ApiUsageException", "Cannot set default group to: %s" % USER_GROUP)
+
+
+def with_default_group(user_id, ordered_ids, group_id):
+    """setDefaultGroup after check_default_group: the group must be one of the user's
+    (SimpleRoleProvider), then it takes index 0 and the old default takes its place
+    (Experimenter.setPrimaryGroupExperimenterMap). Returns the new order of group ids."""
+    ordered = list(ordered_ids)
+    if group_id not in ordered:
+        raise RuleError("ApiUsageException", "Group %s was not found for user %s" % (group_id, user_id))
+    i = ordered.index(group_id)
+    ordered[0], ordered[i] = ordered[i], ordered[0]
+    return ordered
 
 
 def default_group(memberships):
@@ -152,6 +215,13 @@ def check_add_groups(group_ids):
         raise RuleError("ValidationException", "Nothing to do.")
 
 
+def after_remove_groups(ordered_ids, removed_ids):
+    """removeGroups after check_remove_groups: the remaining groups keep their order, so
+    the next one becomes the default when the default is removed (OMERO has no rule
+    against removing the default group; the list is reindexed)."""
+    return [g for g in ordered_ids if g not in set(removed_ids)]
+
+
 def check_privileges(names):
     unknown = sorted(set(names) - set(ADMIN_PRIVILEGES))
     if unknown:
@@ -159,11 +229,42 @@ def check_privileges(names):
     return sorted(set(names))
 
 
+def denied_privileges(granted):
+    """What createRestrictedSystemUser/setAdminPrivileges store: every privilege not granted
+    (as false-valued user config entries in OMERO)."""
+    return sorted(set(ADMIN_PRIVILEGES) - set(check_privileges(granted)))
+
+
 def effective_privileges(is_system_member, denied):
     """Light admins hold every privilege not stored as denied; non-admins hold none."""
     if not is_system_member:
         return []
     return sorted(set(ADMIN_PRIVILEGES) - set(denied))
+
+
+# The light-admin privilege each IAdmin/IScript write needs (AdminImpl, ScriptI);
+# OTHER_USER: only when the target is not the caller (users may change themselves).
+OTHER_USER = "other-user"
+WRITE_PRIVILEGES = {
+    "createGroup": "ModifyGroup", "updateGroup": "ModifyGroup",
+    "createExperimenter": "ModifyUser", "createExperimenterWithPassword": "ModifyUser",
+    "createRestrictedSystemUser": "ModifyUser", "createRestrictedSystemUserWithPassword": "ModifyUser",
+    "setAdminPrivileges": "ModifyUser",
+    "updateExperimenter": (OTHER_USER, "ModifyUser"), "setDefaultGroup": (OTHER_USER, "ModifyUser"),
+    "changeUserPassword": (OTHER_USER, "ModifyUser"),
+    "addGroups": "ModifyGroupMembership", "removeGroups": "ModifyGroupMembership",
+    "uploadOfficialScript": "WriteScriptRepo", "editScript": "WriteScriptRepo", "deleteScript": "DeleteScriptRepo",
+}  # fmt: skip
+
+
+def check_write(operation, is_admin, privileges, self_target=False):
+    """require_admin for one IAdmin/IScript write named as in omero-py (WRITE_PRIVILEGES)."""
+    needed = WRITE_PRIVILEGES[operation]
+    if isinstance(needed, tuple):
+        if self_target:
+            return
+        needed = needed[1]
+    require_admin(is_admin, privileges, needed)
 
 
 def require_admin(is_admin, privileges=(), needed=None):
@@ -201,6 +302,29 @@ def is_script_file(relative_path):
     if any(p.startswith(".") for p in parts):
         return False
     return parts[-1].endswith(SCRIPT_SUFFIX) and parts[-1] != "__init__.py"
+
+
+def listed_script(path, name):
+    """IScript.getScripts lists a registered OriginalFile only when the repository's
+    filter accepts it (path '/omero/a/', name 'B.py')."""
+    return is_script_file((path + name).lstrip("/"))
+
+
+def check_new_script(path, registered_paths):
+    """uploadOfficialScript: a *.py path not registered yet; returns the normalised path."""
+    path = script_path(path)
+    if not is_script_file(path.lstrip("/")):
+        raise RuleError("ApiUsageException", "Invalid script name (not a .py file): %s" % path)
+    if path in registered_paths:
+        raise RuleError("ApiUsageException", "Path already exists: %s" % path)
+    return path
+
+
+SCRIPT_HASHER = "SHA1-160"
+
+
+def no_such_script(sid):
+    return RuleError("ApiUsageException", "No script with id %s" % (sid,))
 
 
 def sha1_text(text):
