@@ -1,18 +1,32 @@
-"""Integration tests of omero_group, omero_user and omero_script against a REAL OMERO.server.
+"""Integration tests of omero_group, omero_user and omero_script against an OMERO.server.
 
-Selected by environment variables naming a server an administrator may change:
+Against a REAL server, selected by environment variables naming a server an
+administrator may change:
 
-    OMERO_TEST_HOST       host name of the server (required; unset: every test is skipped)
+    OMERO_TEST_HOST       host name of the server (required; unset: every test here is skipped)
     OMERO_TEST_PORT       SSL router port (default 4064)
     OMERO_TEST_USER       administrator to log in as (default root)
     OMERO_TEST_PASSWORD   its password (required)
 
+    OMERO_TEST_HOST=omero.test.example.org OMERO_TEST_PASSWORD=... pytest -v tests/integration/omero
+
+Against the OMERO.server STAND-IN (tests/images/omero-server), inside `make test`: the
+unit stage's ``pytest tests/unit`` collects every test of this file again through
+tests/unit/images/test_omero_modules_on_standin.py, which, when OMERO_TEST_HOST is not
+set, starts the stand-in and PostgreSQL on this machine (standin_service.py there; random
+names, the router port published on 127.0.0.1, removed afterwards) and overrides only
+``conn_args``; with OMERO_TEST_HOST set it runs them against that server instead. Only
+without a Docker engine are they skipped there. To run this file itself against a
+stand-in:
+
+    python3 tests/images/omero-server/standin_service.py -- pytest -v tests/integration/omero
+
 The tests create groups, users and scripts whose names start with a random
 ``ansible-it-<hex>`` prefix (users and groups cannot be deleted in OMERO; scripts are
 deleted at the end), so they can run repeatedly against a disposable or a test server.
-Run them with omero-py installed (tools/omero-py.sh VENV):
-
-    OMERO_TEST_HOST=omero.test.example.org OMERO_TEST_PASSWORD=... pytest -v tests/integration/omero
+Run them with omero-py installed (tools/omero-py.sh VENV). A test of this file must hold
+on a real OMERO.server; what only the stand-in does belongs in
+tests/unit/images/test_omero_server_standin.py.
 """
 
 from __future__ import annotations
