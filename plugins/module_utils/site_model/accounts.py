@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.omero_docker.stack.plugins.module_utils import omero_plan
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import named_list
 
 # The options of the omero_group and omero_user modules: any other key fails the bootstrap.
 GROUP_KEYS = ("name", "permissions", "perms", "description")
@@ -105,3 +106,11 @@ def problems(groups, users):
             errors.extend(_key_problems(user, "omero_users[%d]" % i, USER_KEYS))
             errors.extend(_user_problems(i, user, known))
     return errors
+
+
+def site_accounts(site, errors):
+    """``(groups, users)`` of omero_groups and omero_users, each checked."""
+    groups = named_list(site.get("omero_groups"), "omero_groups", errors)
+    users = named_list(site.get("omero_users"), "omero_users", errors)
+    errors.extend(problems(groups, users))
+    return groups, users

@@ -30,6 +30,7 @@ import os
 import posixpath
 import re
 
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.image_refs import image_reference
 from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import PluginError, parse_requirement
 
 IMAGES_DIR = os.path.normpath(
@@ -202,3 +203,29 @@ def validate_inputs(site, plugins, local_files, errors):
             problem = requirement_problem(spec)
             if problem:
                 errors.append(("%s.requires[%d]" % (var, j), problem))
+
+
+def site_images(services, enabled, settings, site, local_files):
+    """Build specs of the enabled services with a site image; sets their run image."""
+    specs = {}
+    mirror = settings["omero_site_registry_mirror"]
+    for name in enabled:
+        svc = services[name]
+        build = svc.get("build")
+        if not build:
+            continue
+        copies, generated = [], {}
+        if build["context"] == "omero-web":
+            extra = [r for dep, reqs in sorted((build.get("requirements_with") or {}).items()) if dep in enabled
+                     for r in reqs]
+            generated["requirements.txt"], copies, dummy = web_requirements(
+                site.get("omero_web_plugins") or [], extra, local_files)
+        elif build["context"] == "omero-server":
+            generated, copies = server_files(site.get("omero_server_cli_plugins") or [],
+                                             site.get("omero_server_system_packages") or [], local_files)
+        spec = build_spec(name, build, base_ref=image_reference(svc["image"], mirror),
+                          base_tag=svc["image"]["tag"], generated=generated, copies=copies,
+                          context_dir=posixpath.join(settings["omero_site_base_dir"], "build", name))
+        svc["run_image"] = spec["reference"]
+        specs[name] = spec
+    return specs

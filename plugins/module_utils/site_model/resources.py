@@ -6,6 +6,8 @@
 - ``omero_services.<name>.resources``: ``memory`` a positive size with a unit (``512m``,
   ``2g``, ``1.5GiB``; a bare number would be bytes, almost always a mistake) and ``cpus`` a
   positive number (``1.5``); both optional.
+- ``omero_services.<name>.ulimits``: ``{name: N or {soft: N, hard: N}}`` (-1: unlimited)
+  for the limits Docker knows (:data:`ULIMIT_NAMES`), merged over the catalog's.
 - ``omero_services.<name>.restart``: ``no``, ``always``, ``unless-stopped``, ``on-failure``
   or ``on-failure:N``.
 - ``omero_site_log_max_size``: a positive size as the json-file log driver takes it
@@ -19,10 +21,14 @@ __metaclass__ = type
 import math
 import re
 
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import as_int, err
+
 RESTART_POLICIES = ("no", "always", "on-failure", "on-failure:N", "unless-stopped")
 # Docker's units.RAMInBytes: a number, an optional space, k/m/g/t/p with optional i and b.
 _SIZE_RE = re.compile(r"^([0-9]+(?:\.[0-9]+)?) ?([kKmMgGtTpP]?)[iI]?[bB]?$")
 _RESTART_RE = re.compile(r"^(no|always|unless-stopped|on-failure(:[0-9]+)?)$")
+ULIMIT_NAMES = ("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
+                "rtprio", "rttime", "sigpending", "stack")
 
 
 def size_problem(value, unit_required):
@@ -79,3 +85,25 @@ def check_resources(svc, res, var, errors):
         else:
             merged[key] = float(value)
     svc["resources"] = merged
+
+
+def check_ulimits(svc, limits, var, errors):
+    """omero_services.X.ulimits: {name: N or {soft: N, hard: N}}, merged over the catalog's."""
+    if not isinstance(limits, dict):
+        err(errors, var, "takes {nofile: {soft: 8192, hard: 65536}} (or a number for both)")
+        return
+    merged = dict(svc.get("ulimits") or {})
+    for name in sorted(limits, key=str):
+        lvar, value = "%s.%s" % (var, name), limits[name]
+        if name not in ULIMIT_NAMES:
+            err(errors, lvar, "unknown limit; Docker takes: %s" % ", ".join(ULIMIT_NAMES))
+            continue
+        pair = value if isinstance(value, dict) else {"soft": value, "hard": value}
+        soft, hard = as_int(pair.get("soft")), as_int(pair.get("hard"))
+        if set(pair) != {"soft", "hard"} or soft is None or hard is None or soft < -1 or hard < -1:
+            err(errors, lvar, "takes a number or {soft: N, hard: N} (-1: unlimited), got '%s'" % (value,))
+        elif hard != -1 and (soft == -1 or soft > hard):
+            err(errors, lvar, "soft limit %s is above the hard limit %s" % (soft, hard))
+        else:
+            merged[name] = {"soft": soft, "hard": hard}
+    svc["ulimits"] = merged

@@ -23,6 +23,7 @@ __metaclass__ = type
 import posixpath
 
 from ansible_collections.omero_docker.stack.plugins.module_utils import omero_plan
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import err, named_list
 
 # The official scripts of the OMERO.server image (omero-scripts), under lib/scripts.
 OFFICIAL_ROOT = "/omero"
@@ -105,6 +106,27 @@ def script_folders(scripts, folders, errors):
     return _outermost(found)
 
 
+def site_scripts(site, errors):
+    """``(scripts, script folders)`` of omero_scripts and omero_script_folders, each entry checked."""
+    scripts = named_list(site.get("omero_scripts"), "omero_scripts", errors, required=("name",))
+    for i, item in enumerate(scripts):
+        if not isinstance(item, dict):
+            continue
+        if item.get("git"):
+            err(errors, "omero_scripts[%d].git" % i, "git sources are not registered: pin a release (pip) or a "
+                                                     "file (src, content, or url with checksum) instead")
+        elif not any(item.get(k) for k in SITE_SOURCES + ("pip",)):
+            err(errors, "omero_scripts[%d]" % i, "needs one of src, content, url or pip to say where the script "
+                                                 "comes from")
+    folders = site.get("omero_script_folders") or []
+    return scripts, script_folders(scripts, folders, errors)
+
+
+def mounted(folders, services, enabled):
+    """The script folders when an enabled service mounts them, else none."""
+    return folders if any(services[n].get("script_folders_target") for n in enabled) else []
+
+
 def mounts(folders, host_root, target_root):
     """``[(folder, host directory, container directory)]`` of the script folders."""
     return [(f, host_root + f, target_root + f) for f in folders]
@@ -119,6 +141,17 @@ def host_directories(folders, host_root):
             path = posixpath.join(host_root, *parts[:n])
             if path not in dirs:
                 dirs.append(path)
+    return dirs
+
+
+def site_directories(services, paths, folders):
+    """Host directories of the script folders, owned by the server (image_users applied)."""
+    dirs = []
+    for svc in services.values():
+        if svc["enabled"] and svc.get("script_folders_target"):
+            dirs.extend({"path": path, "owner": svc["uid"], "group": svc["gid"], "mode": "0750",
+                         "purpose": "script folder", "service": svc["name"]}
+                        for path in host_directories(folders, paths["omero_scripts"]))
     return dirs
 
 

@@ -7,6 +7,10 @@ Values never leave this module in anything the site model returns: the model onl
 carries references (secret name, variable, files). Generated secrets are kept on the
 controller in a YAML file of mode 0600 in a directory of mode 0700, so that every run
 renders the same values.
+
+Which secrets the site needs follows from its enabled services (:func:`required_secrets`);
+:func:`validate` checks that each is given, or to be generated, and that every given one is
+strong.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,6 +22,8 @@ import os
 import re
 import secrets as _secrets
 import tempfile
+
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import err
 
 try:
     import yaml
@@ -77,6 +83,46 @@ def generate():
         value = _secrets.token_urlsafe(24)
         if value_problem(value) is None and not value.startswith("-"):
             return value
+
+
+def required_secrets(catalog, services):
+    """Secret names the enabled services need."""
+    needed = set()
+    for svc in services.values():
+        if not svc["enabled"]:
+            continue
+        needed.update(svc["secret_env"].values())
+        needed.update(svc["secret_files"].values())
+    for sname, spec in catalog["secrets"].items():
+        if any(services[s]["enabled"] for s in (spec or {}).get("required_by", [])):
+            needed.add(sname)
+    return needed
+
+
+def validate(site, secret_values, catalog, services, errors):
+    """Required secrets present and every given one strong. Returns (values, given, needed)."""
+    given = site.get("omero_secrets") if isinstance(site.get("omero_secrets"), dict) else {}
+    given = dict((k, v) for k, v in given.items() if v is not None)
+    values = dict(given)
+    values.update((k, v) for k, v in (secret_values or {}).items() if v is not None)
+    for sname in sorted(values, key=str):
+        problem = name_problem(sname) or value_problem(values[sname])
+        if not problem and site.get("omero_site_generate_secrets") is True and sname not in catalog["secrets"]:
+            problem = ("is not a secret of the site, so the one it was meant for would be generated instead: fix the "
+                       "name; known: %s" % ", ".join(sorted(catalog["secrets"])))
+        if problem:
+            err(errors, "omero_secrets.%s" % sname, problem)
+    needed = required_secrets(catalog, services)
+    enabled = [n for n, svc in services.items() if svc["enabled"]]
+    for sname in sorted(needed - set(values)):
+        users = sorted(n for n in enabled if sname in services[n]["secret_env"].values()
+                       or sname in services[n]["secret_files"].values())
+        users = users or sorted((catalog["secrets"].get(sname) or {}).get("required_by", []))
+        err(errors, "omero_secrets.%s" % sname,
+            "is required by %s (%s): set it in the inventory vault, or set "
+            "omero_site_generate_secrets: true to generate it on the controller"
+            % (", ".join(users), catalog["secrets"][sname]["description"]))
+    return values, given, needed
 
 
 def digest(value):
