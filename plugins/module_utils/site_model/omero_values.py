@@ -92,9 +92,8 @@ def _json_problem(prop, op, payload, kind):
         return _items_problem(prop, payload)
     value = _json_value(payload)
     if not isinstance(value, kind):
-        return ("%s takes %s (as YAML, or a JSON string), got %s" % (prop, _KIND[kind], json.dumps(payload)
-                                                                       if not isinstance(payload, str) else
-                                                                       "'%s'" % payload))
+        shown = json.dumps(payload) if not isinstance(payload, str) else "'%s'" % payload
+        return "%s takes %s (as YAML, or a JSON string), got %s" % (prop, _KIND[kind], shown)
     return _items_problem(prop, value) if kind is list else None
 
 
@@ -142,7 +141,7 @@ def redis_problems(web_config, redis_enabled):
                        "(omero_services.redis.enabled: true) or remove the setting"))
     engine = _split(web_config.get("omero.web.session_engine"))[1]
     if engine is not None and (_mentions_redis(engine) or (str(engine).endswith("sessions.backends.cache")
-                                                          and caches is None)):
+                                                           and caches is None)):
         errors.append(("omero_web_config['omero.web.session_engine']", "keeps sessions in a cache that needs the "
                        "redis service, which is off (each OMERO.web worker would have its own sessions): enable "
                        "redis (omero_services.redis.enabled: true) or remove the setting"))
