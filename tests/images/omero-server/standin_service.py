@@ -84,7 +84,7 @@ def _logs(container, lines=40):
 
 
 def _wait_database(db, user, name, tries=60):
-    for _ in range(tries):
+    for _attempt in range(tries):
         if docker("exec", db, "pg_isready", "-h", "127.0.0.1", "-U", user, "-d", name, check=False).endswith(
             "accepting connections"
         ):
@@ -153,7 +153,7 @@ def running(startup_seconds=2, login_timeout=180):
                "-e", "ROOTPASS=" + root_password, "-e", "STANDIN_STARTUP_SECONDS=%d" % startup_seconds,
                image)  # fmt: skip
         published = ""
-        for _ in range(30):
+        for _attempt in range(30):
             published = docker("port", server, "%d/tcp" % ROUTER_PORT, check=False)
             if published:
                 break

@@ -44,8 +44,8 @@ def test_every_log_size_docker_takes(size):
     assert model["compose"]["services"]["redis"]["logging"]["options"]["max-size"] == str(size)
 
 
-@pytest.mark.parametrize(("given", "compose"), [("2g", "2g"), ("512M", "512m"), ("1.5GiB", "1.5g"),
-                                               ("2048mb", "2048m")])
+@pytest.mark.parametrize(("given", "compose"),
+                         [("2g", "2g"), ("512M", "512m"), ("1.5GiB", "1.5g"), ("2048mb", "2048m")])
 def test_memory_with_any_unit(given, compose):
     model = build({"omero_services": {"redis": {"resources": {"memory": given, "cpus": "1.5"}}}})
     redis = model["compose"]["services"]["redis"]
