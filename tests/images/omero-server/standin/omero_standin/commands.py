@@ -49,7 +49,7 @@ def _chmod(server, session, req):
     for gid in [i for ids in targets.values() for i in ids]:
         group = store.group(gid=gid)
         if group is None:
-            raise rules.RuleError("ApiUsageException", "No such group: %s" % gid)
+            raise rules.no_such_group(gid)
         owns = any(m[0] == gid and m[2] for m in memberships)
         perm = rules.check_chmod_group(targets.keys(), is_admin, owns, gid, req.permissions)
         if not req.dryRun:

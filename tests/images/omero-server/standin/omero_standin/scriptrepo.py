@@ -69,7 +69,7 @@ class ScriptRepo:
         for path, row in self.listed().items():
             if row["id"] == sid:
                 return path, row
-        raise rules.RuleError("ApiUsageException", "No script with id %s" % sid)
+        raise rules.no_such_script(sid)
 
     def text(self, sid):
         path, _row = self.by_id(sid)
@@ -86,11 +86,7 @@ class ScriptRepo:
         return data
 
     def upload(self, path, text):
-        path = rules.script_path(path)
-        if not rules.is_script_file(path.lstrip("/")):
-            raise rules.RuleError("ApiUsageException", "Invalid script name (not a .py file): %s" % path)
-        if path in self.store.scripts():
-            raise rules.RuleError("ApiUsageException", "Path already exists: %s" % path)
+        path = rules.check_new_script(path, set(self.store.scripts()))
         data = self._write(path, text)
         return self.store.register_script(path, rules.sha1_text(data), len(data))
 

@@ -123,7 +123,7 @@ def script_object(path, row):
     ofile.setSize(rlong(row["size"]))
     ofile.setMimetype(rstring(row["mimetype"]))
     hasher = omero.model.ChecksumAlgorithmI()
-    hasher.setValue(rstring("SHA1-160"))
+    hasher.setValue(rstring(rules.SCRIPT_HASHER))
     ofile.setHasher(hasher)
     return ofile
 
@@ -204,11 +204,13 @@ class RouterI(Glacier2.Router):
         if session is not None and password == user_name and not session.closed:
             log.info("Joined session %s of %r", session.uuid[:8], session.user_name)
         else:
-            uid = server.store.check_password(user_name, password)
+            uid, stored_hash = server.store.password_hash(user_name)
             memberships = server.store.memberships(uid) if uid is not None else []
-            if uid is None or not any(m[0] == rules.USER_GROUP_ID for m in memberships):
+            try:
+                rules.check_login(user_name, stored_hash, password, [m[0] for m in memberships])
+            except rules.RuleError as refused:
                 log.info("Login of %r refused: password check failed", user_name)
-                raise Glacier2.PermissionDeniedException(rules.login_refusal(user_name))
+                raise Glacier2.PermissionDeniedException(refused.message) from None
             user = server.store.user(uid=uid)
             group_id = self._wanted_group(memberships, current.ctx.get("omero.group"))
             session = Session(user, group_id, current.ctx.get("omero.agent", ""))
@@ -384,21 +386,23 @@ class _Service:
     def store(self):
         return self.server.store
 
-    def _admin(self, needed=None):
+    def _check_write(self, operation, self_target=False):
+        """rules.check_write for one IAdmin/IScript write, named as in omero-py; the
+        caller acts on itself when self_target (users may change themselves)."""
         uid = self.session.user_id
         is_admin = any(m[0] == rules.SYSTEM_GROUP_ID for m in self.store.memberships(uid))
-        rules.require_admin(is_admin, self.store.privileges(uid), needed)
+        rules.check_write(operation, is_admin, self.store.privileges(uid), self_target=self_target)
 
     def _group(self, gid=None, name=None):
         g = self.store.group(name=name, gid=gid)
         if g is None:
-            raise rules.RuleError("ApiUsageException", "No such group: %s" % (name if name is not None else gid))
+            raise rules.no_such_group(name if name is not None else gid)
         return g
 
     def _user(self, uid=None, name=None):
         u = self.store.user(name=name, uid=uid)
         if u is None:
-            raise rules.RuleError("ApiUsageException", "No such experimenter: %s" % (name if name is not None else uid))
+            raise rules.no_such_experimenter(name if name is not None else uid)
         return u
 
 
@@ -442,7 +446,7 @@ class AdminI(_Service, omero.api.IAdmin):
 
     @amd
     def createGroup(self, group, current=None):
-        self._admin("ModifyGroup")
+        self._check_write("createGroup")
         details = group.getDetails()
         perms = details.getPermissions() if details is not None else None
         gid = self.store.create_group(
@@ -454,7 +458,7 @@ class AdminI(_Service, omero.api.IAdmin):
 
     @amd_void
     def updateGroup(self, group, current=None):
-        self._admin("ModifyGroup")
+        self._check_write("updateGroup")
         gid = object_id(group, "Group")
         old = self._group(gid=gid)
         name = unwrap(group.getName()) if group.isLoaded() else None
@@ -493,15 +497,13 @@ class AdminI(_Service, omero.api.IAdmin):
     @amd_void
     def setDefaultGroup(self, user, group, current=None):
         uid, gid = object_id(user, "User"), object_id(group, "Group argument to setDefaultGroup")
-        if uid != self.session.user_id:
-            self._admin("ModifyUser")
-        rules.check_default_group(gid)
+        self._check_write("setDefaultGroup", self_target=uid == self.session.user_id)
         self.store.set_default_group(uid, gid)
         log.info("Changing default group for %d to %d", uid, gid)
 
     @amd_void
     def addGroups(self, user, groups, current=None):
-        self._admin("ModifyGroupMembership")
+        self._check_write("addGroups")
         gids = [object_id(g, "Group") for g in groups or []]
         for gid in gids:
             self._group(gid=gid)
@@ -510,7 +512,7 @@ class AdminI(_Service, omero.api.IAdmin):
 
     @amd_void
     def removeGroups(self, user, groups, current=None):
-        self._admin("ModifyGroupMembership")
+        self._check_write("removeGroups")
         gids = [object_id(g, "Group") for g in groups or []]
         self.store.remove_groups(object_id(user, "User"), gids, self.session.user_id)
         log.info("Removed user %s from groups %s", object_id(user, "User"), gids)
@@ -530,7 +532,7 @@ class AdminI(_Service, omero.api.IAdmin):
 
     @amd
     def createExperimenterWithPassword(self, user, password, defaultGroup, groups, current=None):
-        self._admin("ModifyUser")
+        self._check_write("createExperimenterWithPassword")
         gids = [object_id(defaultGroup, "Default group")] + [object_id(g, "Group") for g in groups or []]
         for gid in gids:
             self._group(gid=gid)
@@ -544,9 +546,9 @@ class AdminI(_Service, omero.api.IAdmin):
 
     @amd
     def createRestrictedSystemUserWithPassword(self, user, privileges, password, current=None):
-        self._admin("ModifyUser")
+        self._check_write("createRestrictedSystemUserWithPassword")
         granted = rules.check_privileges([unwrap(p.getValue()) for p in privileges or []])
-        denied = sorted(set(rules.ADMIN_PRIVILEGES) - set(granted))
+        denied = rules.denied_privileges(granted)
         uid = self.store.create_user(
             user_fields(user), unwrap(password) or "", [rules.SYSTEM_GROUP_ID, rules.USER_GROUP_ID], denied
         )
@@ -560,8 +562,7 @@ class AdminI(_Service, omero.api.IAdmin):
     @amd_void
     def updateExperimenter(self, user, current=None):
         uid = object_id(user, "Experimenter")
-        if uid != self.session.user_id:
-            self._admin("ModifyUser")
+        self._check_write("updateExperimenter", self_target=uid == self.session.user_id)
         self.store.update_user(uid, user_fields(user))
         log.info("Updated experimenter %d", uid)
 
@@ -575,15 +576,14 @@ class AdminI(_Service, omero.api.IAdmin):
 
     @amd_void
     def setAdminPrivileges(self, user, privileges, current=None):
-        self._admin("ModifyUser")
+        self._check_write("setAdminPrivileges")
         granted = rules.check_privileges([unwrap(p.getValue()) for p in privileges or []])
-        self.store.set_denied_privileges(object_id(user, "User"), set(rules.ADMIN_PRIVILEGES) - set(granted))
+        self.store.set_denied_privileges(object_id(user, "User"), rules.denied_privileges(granted))
         log.info("Set admin privileges of %d: %s", object_id(user, "User"), granted)
 
     @amd_void
     def changeUserPassword(self, name, password, current=None):
-        if name != self.session.user_name:
-            self._admin("ModifyUser")
+        self._check_write("changeUserPassword", self_target=name == self.session.user_name)
         self.store.set_password(name, unwrap(password) or "")
         log.info("Changed password for user: %s", name)
 
@@ -618,7 +618,7 @@ class ScriptI(_Service, omero.api.IScript):
 
     @amd
     def uploadOfficialScript(self, path, text, current=None):
-        self._admin("WriteScriptRepo")
+        self._check_write("uploadOfficialScript")
         sid = self.repo.upload(path, text)
         log.info("Uploaded official script %s (id %d)", rules.script_path(path), sid)
         return sid
@@ -629,14 +629,14 @@ class ScriptI(_Service, omero.api.IScript):
 
     @amd_void
     def editScript(self, ofile, text, current=None):
-        self._admin("WriteScriptRepo")
+        self._check_write("editScript")
         sid = object_id(ofile, "File")
         self.repo.edit(sid, text)
         log.info("Edited script %d", sid)
 
     @amd_void
     def deleteScript(self, sid, current=None):
-        self._admin("DeleteScriptRepo")
+        self._check_write("deleteScript")
         self.repo.delete(sid)
         log.info("Deleted script %d", sid)
 

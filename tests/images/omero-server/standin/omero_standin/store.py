@@ -177,14 +177,13 @@ class Store:
         is_system = any(g[0] == rules.SYSTEM_GROUP_ID for g in self.memberships(uid))
         return rules.effective_privileges(is_system, self.denied_privileges(uid))
 
-    def check_password(self, name, password):
-        """The user's id when name/password is a valid login, else None."""
+    def password_hash(self, name):
+        """(id, stored rules.hash_password value) of a user; (None, None) when unknown.
+        The hash is None for a user without a password (rules.check_login refuses both)."""
         with self.cursor() as cur:
             cur.execute("SELECT id, password_hash FROM standin_experimenter WHERE omename = %s", (name,))
             row = cur.fetchone()
-        if row is None or not rules.password_matches(row[1], password):
-            return None
-        return row[0]
+        return (row[0], row[1]) if row is not None else (None, None)
 
     # ------------------------------------------------------------ writes
 
@@ -206,7 +205,7 @@ class Store:
                 (name, description, bool(ldap), gid),
             )
             if cur.rowcount != 1:
-                raise rules.RuleError("ApiUsageException", "No such group: %s" % gid)
+                raise rules.no_such_group(gid)
 
     def set_group_permissions(self, gid, permissions):
         with self.cursor() as cur:
@@ -215,10 +214,12 @@ class Store:
             )
 
     def create_user(self, fields, password, group_ids, denied=None):
-        """Create an experimenter whose memberships are group_ids in that order."""
+        """Create an experimenter; group_ids[0] is the default group, then the others
+        (rules.memberships_for_new_user orders them)."""
         with self.cursor() as cur:
             cur.execute("SELECT omename FROM standin_experimenter")
             rules.check_new_user_name(fields.get("omename"), {r[0] for r in cur.fetchall()})
+            rules.check_user_fields(fields)
             cur.execute(
                 "INSERT INTO standin_experimenter (id, omename, firstname, middlename, lastname, email,"
                 " institution, ldap, password_hash) VALUES (nextval('standin_experimenter_seq'),"
@@ -228,11 +229,8 @@ class Store:
                 + (bool(fields.get("ldap")), rules.hash_password(password) if password is not None else None),
             )
             uid = cur.fetchone()[0]
-            seen = []
-            for gid in group_ids:
-                if gid not in seen:
-                    seen.append(gid)
-            for index, gid in enumerate(seen):
+            ordered = rules.memberships_for_new_user(group_ids[0], group_ids[1:])
+            for index, gid in enumerate(ordered):
                 cur.execute(
                     "INSERT INTO standin_membership (group_id, experimenter_id, child_index) VALUES (%s, %s, %s)",
                     (gid, uid, index),
@@ -249,7 +247,7 @@ class Store:
                 (fields["omename"],) + tuple(fields.get(f) for f in USER_FIELDS) + (bool(fields.get("ldap")), uid),
             )
             if cur.rowcount != 1:
-                raise rules.RuleError("ApiUsageException", "No such experimenter: %s" % uid)
+                raise rules.no_such_experimenter(uid)
 
     def set_password(self, name, password):
         with self.cursor() as cur:
@@ -258,7 +256,7 @@ class Store:
                 (rules.hash_password(password), name),
             )
             if cur.rowcount != 1:
-                raise rules.RuleError("ApiUsageException", "No such experimenter: %s" % name)
+                raise rules.no_such_experimenter(name)
 
     def _reindex(self, cur, uid, ordered_gids):
         for index, gid in enumerate(ordered_gids):
@@ -287,19 +285,13 @@ class Store:
             cur.execute(
                 "DELETE FROM standin_membership WHERE experimenter_id = %s AND group_id = ANY(%s)", (uid, list(gids))
             )
-            self._reindex(cur, uid, [g for g in current if g not in gids])
+            self._reindex(cur, uid, rules.after_remove_groups(current, gids))
 
     def set_default_group(self, uid, gid):
         rules.check_default_group(gid)
-        current = [g[0] for g in self.memberships(uid)]
-        if gid not in current:
-            raise rules.RuleError("ApiUsageException", "Group %s was not found for user %s" % (gid, uid))
-        # Like setPrimaryGroupExperimenterMap: the new default takes index 0, the old
-        # default takes the new one's place.
-        i = current.index(gid)
-        current[0], current[i] = current[i], current[0]
+        ordered = rules.with_default_group(uid, [g[0] for g in self.memberships(uid)], gid)
         with self.cursor() as cur:
-            self._reindex(cur, uid, current)
+            self._reindex(cur, uid, ordered)
 
     def set_denied_privileges(self, uid, denied):
         with self.cursor() as cur:
