@@ -27,6 +27,8 @@ from .store import Store
 
 OMERODIR = os.environ.get("OMERODIR", "/opt/omero/server/OMERO.server").rstrip("/")
 VERSION = "5.6.17-ice36-standin"
+# Holds a number of seconds: the startup phase of the next start only (then removed).
+STARTUP_ONCE_FILE = "/tmp/standin-startup-seconds"
 log = logging.getLogger("omero.standin")
 
 
@@ -159,6 +161,14 @@ def main():
     config = effective_config()
     params = db_params(config)
     startup = float(os.environ.get("STANDIN_STARTUP_SECONDS", "20"))
+    # A test can make the next start's phase longer, once (survives `docker restart`).
+    if os.path.exists(STARTUP_ONCE_FILE):
+        with open(STARTUP_ONCE_FILE, encoding="ascii") as handle:
+            startup = float(handle.read().strip() or startup)
+        try:
+            os.remove(STARTUP_ONCE_FILE)
+        except OSError as err:
+            log.warning("cannot remove %s: %s", STARTUP_ONCE_FILE, err)
     log.info("OMERO.server stand-in %s starting (no Blitz; see tests/images/omero-server/README.md)", VERSION)
     log.info(
         "Database: host=%s port=%s name=%s user=%s", params["host"], params["port"], params["name"], params["user"]
