@@ -58,32 +58,30 @@ def _int_or_none(value):
     return int(text) if text.isdigit() else None
 
 
-def resolve_owner(value, path):
-    """uid of ``value`` (an int, a numeric string or a user name on this host), or None."""
-    if value is None or value == "":
-        return None
-    uid = _int_or_none(value)
-    if uid is not None:
-        return uid
-    try:
-        return pwd.getpwnam(str(value)).pw_uid
-    except KeyError:
-        raise SiteFilesError("%s: owner %r is not a user on this host (give a uid or create the user first)"
-                             % (path, value)) from None
+# How an owner or a group is looked up by name on this host: kind -> (look-up of the
+# name, attribute of the number, what the name must be, what the number is called).
+_ID_KINDS = {
+    "owner": (pwd.getpwnam, "pw_uid", "user", "uid"),
+    "group": (grp.getgrnam, "gr_gid", "group", "gid"),
+}
 
 
-def resolve_group(value, path):
-    """gid of ``value`` (an int, a numeric string or a group name on this host), or None."""
+def resolve_id(kind, value, path):
+    """uid (kind ``owner``) or gid (kind ``group``) of ``value``, or None.
+
+    ``value`` is an int, a numeric string or a user or group name on this host.
+    """
     if value is None or value == "":
         return None
-    gid = _int_or_none(value)
-    if gid is not None:
-        return gid
+    number = _int_or_none(value)
+    if number is not None:
+        return number
+    lookup, attribute, noun, number_name = _ID_KINDS[kind]
     try:
-        return grp.getgrnam(str(value)).gr_gid
+        return getattr(lookup(str(value)), attribute)
     except KeyError:
-        raise SiteFilesError("%s: group %r is not a group on this host (give a gid or create the group first)"
-                             % (path, value)) from None
+        raise SiteFilesError("%s: %s %r is not a %s on this host (give a %s or create the %s first)"
+                             % (path, kind, value, noun, number_name, noun)) from None
 
 
 def parse_mode(value, path):
@@ -127,7 +125,7 @@ def _fmt_attrs(uid, gid, mode):
 
 
 def _attrs(entry, path):
-    return {"uid": resolve_owner(entry.get("owner"), path), "gid": resolve_group(entry.get("group"), path),
+    return {"uid": resolve_id("owner", entry.get("owner"), path), "gid": resolve_id("group", entry.get("group"), path),
             "mode": parse_mode(entry.get("mode"), path)}
 
 

@@ -69,6 +69,7 @@ options:
     default: Rendered by omero_docker.stack; local edits are overwritten.
 extends_documentation_fragment:
   - ansible.builtin.files
+  - omero_docker.stack.posix_platform
 attributes:
   check_mode:
     description: Reports whether the file would change (and the changed keys) without writing it.
@@ -76,10 +77,6 @@ attributes:
   diff_mode:
     description: Shows the old and new content with secret values masked.
     support: full
-  platform:
-    description: Target platforms.
-    support: full
-    platforms: posix
 notes:
   - O(mode) defaults to C(0600) because env files usually hold secrets.
 """

@@ -92,7 +92,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 created:
-  description: Names of the groups created.
+  description: Names of the groups created (in check mode, the groups that would be).
   returned: always
   type: list
   elements: str
@@ -122,6 +122,11 @@ error_kind:
 # ruff: noqa: E402
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.omero_docker.stack.plugins.module_utils import omero_client
+from ansible_collections.omero_docker.stack.plugins.module_utils.omero_module import (
+    fail_on_repeated_names,
+    named_entries_spec,
+    run_logged_in,
+)
 from ansible_collections.omero_docker.stack.plugins.module_utils.omero_plan import (
     PlanError,
     check_group_name,
@@ -219,23 +224,14 @@ def run(module, session):
 def main():
     argument_spec = omero_client.omero_argument_spec()
     argument_spec.update(
-        groups=dict(
-            type="list",
-            elements="dict",
-            required=True,
-            options=dict(
-                name=dict(type="str", required=True),
-                permissions=dict(type="str", aliases=["perms"]),
-                description=dict(type="str"),
-            ),
+        groups=named_entries_spec(
+            permissions=dict(type="str", aliases=["perms"]),
+            description=dict(type="str"),
         ),
         chmod_timeout=dict(type="int", default=1800),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    names = [g["name"] for g in module.params["groups"]]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        module.fail_json(msg="groups lists these names more than once: %s" % ", ".join(duplicates))
+    fail_on_repeated_names(module, "groups")
     try:
         for group in module.params["groups"]:
             check_group_name(group["name"])
@@ -243,15 +239,7 @@ def main():
                 permission_string(group["permissions"])
     except PlanError as err:
         module.fail_json(msg=str(err))
-    session = omero_client.connect(module)
-    try:
-        module.exit_json(**run(module, session))
-    except PlanError as err:
-        module.fail_json(msg=str(err))
-    except omero_client.ice_error_types() as err:
-        omero_client.fail_server_error(module, "group change", err)
-    finally:
-        session.close()
+    run_logged_in(module, "group change", run)
 
 
 if __name__ == "__main__":

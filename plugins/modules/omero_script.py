@@ -176,6 +176,7 @@ error_kind:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible_collections.omero_docker.stack.plugins.module_utils import omero_client
+from ansible_collections.omero_docker.stack.plugins.module_utils.omero_module import run_logged_in
 from ansible_collections.omero_docker.stack.plugins.module_utils.omero_plan import (
     PlanError,
     content_sha1,
@@ -317,15 +318,7 @@ def main():
         version, desired = load_desired(module)
     except PlanError as err:
         module.fail_json(msg=str(err))
-    session = omero_client.connect(module)
-    try:
-        module.exit_json(**run(module, session, version, desired))
-    except PlanError as err:
-        module.fail_json(msg=str(err))
-    except omero_client.ice_error_types() as err:
-        omero_client.fail_server_error(module, "script change", err)
-    finally:
-        session.close()
+    run_logged_in(module, "script change", run, version, desired)
 
 
 if __name__ == "__main__":

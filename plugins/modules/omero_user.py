@@ -185,7 +185,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 created:
-  description: Names of the users created.
+  description: Names of the users created (in check mode, the users that would be created).
   returned: always
   type: list
   elements: str
@@ -226,6 +226,11 @@ error_kind:
 # ruff: noqa: E402
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.omero_docker.stack.plugins.module_utils import omero_client
+from ansible_collections.omero_docker.stack.plugins.module_utils.omero_module import (
+    fail_on_repeated_names,
+    named_entries_spec,
+    run_logged_in,
+)
 from ansible_collections.omero_docker.stack.plugins.module_utils.omero_plan import (
     ADMIN_PRIVILEGES,
     SYSTEM_GROUP,
@@ -501,48 +506,26 @@ def builtin_problems(users, update_password):
 def main():
     argument_spec = omero_client.omero_argument_spec()
     argument_spec.update(
-        users=dict(
-            type="list",
-            elements="dict",
-            required=True,
-            options=dict(
-                name=dict(type="str", required=True),
-                password=dict(type="str", no_log=True),
-                first_name=dict(type="str"),
-                middle_name=dict(type="str"),
-                last_name=dict(type="str"),
-                email=dict(type="str"),
-                institution=dict(type="str"),
-                groups=dict(type="list", elements="str", default=[]),
-                default_group=dict(type="str"),
-                append=dict(type="bool"),
-                admin_privileges=dict(type="list", elements="str", choices=list(ADMIN_PRIVILEGES)),
-                full_admin=dict(type="bool", default=False),
-                ldap=dict(type="bool", default=False),
-                update_password=dict(type="str", choices=["always", "on_create"], no_log=False),
-            ),
+        users=named_entries_spec(
+            password=dict(type="str", no_log=True),
+            groups=dict(type="list", elements="str", default=[]),
+            default_group=dict(type="str"),
+            append=dict(type="bool"),
+            admin_privileges=dict(type="list", elements="str", choices=list(ADMIN_PRIVILEGES)),
+            full_admin=dict(type="bool", default=False),
+            ldap=dict(type="bool", default=False),
+            update_password=dict(type="str", choices=["always", "on_create"], no_log=False),
+            # The profile fields (first_name, ..., institution) are plain strings.
+            **{field: dict(type="str") for field in _FIELDS},
         ),
         update_password=dict(type="str", default="on_create", choices=["always", "on_create"], no_log=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    names = [u["name"] for u in module.params["users"]]
     builtin = builtin_problems(module.params["users"], module.params["update_password"])
     if builtin:
         module.fail_json(msg="built-in users are not managed by omero_user: %s" % "; ".join(builtin))
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        module.fail_json(msg="users lists these names more than once: %s" % ", ".join(duplicates))
-    session = omero_client.connect(module)
-    try:
-        module.exit_json(**run(module, session))
-    except PlanError as err:
-        module.fail_json(msg=str(err))
-    except omero_client.OmeroConnectionError as err:
-        module.fail_json(msg=err.message, error_kind=err.kind)
-    except omero_client.ice_error_types() as err:
-        omero_client.fail_server_error(module, "user change", err)
-    finally:
-        session.close()
+    fail_on_repeated_names(module, "users")
+    run_logged_in(module, "user change", run)
 
 
 if __name__ == "__main__":

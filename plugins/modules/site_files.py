@@ -64,8 +64,7 @@ options:
     default: []
     suboptions:
       path:
-        description:
-          - Absolute path of the file. An existing symbolic link or other non-regular file at this path is an error.
+        description: Absolute path of the file. A symbolic link or other non-regular file at this path is an error.
         type: path
         required: true
       content:
@@ -108,6 +107,8 @@ options:
         included, would be logged on the host and printed on failure).
     type: bool
     default: false
+extends_documentation_fragment:
+  - omero_docker.stack.posix_platform
 attributes:
   check_mode:
     description: Reports what would be created or changed without changing anything.
@@ -117,10 +118,6 @@ attributes:
       - Returns a list of diffs, one per changed path; the before and after text of each changed non-secret file
         and a C(owner=... group=... mode=...) line for each directory or file whose attributes change.
     support: full
-  platform:
-    description: Target platforms.
-    support: full
-    platforms: posix
 notes:
   - SELinux contexts and file attributes (C(chattr)) are not managed.
   - Unlike M(ansible.builtin.file), parents created for a listed directory do not get that directory's owner

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import grp
 import json
 import os
 import stat
@@ -247,3 +248,18 @@ def test_module_runs_under_ansible(tmp_path):
     assert result.get("failed") and "needs no_log" in result["msg"]
     assert "another-secret-pw" not in out
     assert target.read_text() == "top-secret-pw"
+
+
+def test_owner_and_group_resolve_by_number_or_name():
+    """One look-up for both kinds; each names its kind and what to give instead."""
+    root_group = grp.getgrgid(0).gr_name
+    assert sf.resolve_id("owner", None, "/p") is None and sf.resolve_id("group", "", "/p") is None
+    assert sf.resolve_id("owner", 1234, "/p") == 1234 and sf.resolve_id("group", "1234", "/p") == 1234
+    assert sf.resolve_id("owner", "root", "/p") == 0 and sf.resolve_id("group", root_group, "/p") == 0
+    for kind, expected in (
+        ("owner", "/p: owner 'nobody-x' is not a user on this host (give a uid or create the user first)"),
+        ("group", "/p: group 'nobody-x' is not a group on this host (give a gid or create the group first)"),
+    ):
+        with pytest.raises(sf.SiteFilesError) as caught:
+            sf.resolve_id(kind, "nobody-x", "/p")
+        assert caught.value.msg == expected
