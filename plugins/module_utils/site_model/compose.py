@@ -29,8 +29,10 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.omer
 
 LABEL_PREFIX = "org.omero-docker.stack"
 HASH_LABEL = LABEL_PREFIX + ".inputs-hash"
-CADVISOR_MOUNTS = (("/", "/rootfs"), ("/var/run", "/var/run"), ("/sys", "/sys"),
-                   ("/var/lib/docker", "/var/lib/docker"), ("/dev/disk", "/dev/disk"))
+DOCKER_SOCKET = "/var/run/docker.sock"
+# Host mounts now come from the catalog (``host_mounts``); model.py still re-exports this
+# name (that file is another change's), so it stays, empty, until that alias goes.
+CADVISOR_MOUNTS = ()
 
 _PLACEHOLDER_RE = re.compile(r"\{site\.([a-z_]+)\}")
 
@@ -79,6 +81,10 @@ class Renderer:
         self.compose_services, self.compose_secrets, self.hashes = {}, {}, {}
         self.secret_refs = {}
 
+    def fill(self, value):
+        """``value`` with its ``{site.*}`` placeholders filled."""
+        return subst(value, self.context)
+
     def secret_ref(self, sname):
         if sname not in self.secret_refs:
             self.secret_refs[sname] = {
@@ -89,14 +95,13 @@ class Renderer:
             }
         return self.secret_refs[sname]
 
-    def mounts(self, name, svc):
+    def mounts(self, svc):
         mounts = [_bind(self.paths[v["path"]], v["target"], bool(v.get("read_only", False))) for v in svc["volumes"]]
         if svc.get("docker_socket"):
-            mounts.append(_bind("/var/run/docker.sock", "/var/run/docker.sock", name != "portainer"))
-        if svc.get("host_root"):
-            mounts.append(_bind("/", "/host", True, propagation="rslave"))
-        if svc.get("cadvisor_mounts"):
-            mounts.extend(_bind(src, dst) for src, dst in CADVISOR_MOUNTS)
+            mounts.append(_bind(DOCKER_SOCKET, DOCKER_SOCKET, svc["docker_socket"] != "rw"))
+        for host in svc["host_mounts"]:
+            extra = {"propagation": host["propagation"]} if host.get("propagation") else {}
+            mounts.append(_bind(host["source"], host["target"], host.get("read_only", True), **extra))
         if svc.get("data_paths_read_only"):
             mounts.extend(_bind(self.paths[key], "/data/" + key) for key in self.used_paths
                           if self.catalog["paths"][key].get("service"))
@@ -117,8 +122,8 @@ class Renderer:
             reg = self.web_registration
             mounts.append(_bind(reg["file"], reg["target"]))
             inputs["web_registration"] = {"plugins": reg["plugins"], "base_config": reg["base_config"]}
-        for fname, content in monitoring.config_files(name, self.enabled, self.site_name).items():
-            rendered[fname] = (content, svc["config_files"][fname])
+        for fname, spec in svc["config_files"].items():
+            rendered[fname] = (monitoring.render(spec, self.services, self.enabled, self.fill), spec["target"])
         config_dir = posixpath.join(self.paths["config"], name)
         for fname in sorted(rendered):
             content, target = rendered[fname]
@@ -187,7 +192,7 @@ class Renderer:
         optional = {
             "pull_policy": "never" if svc.get("build") else None,
             "privileged": True if svc.get("privileged") else None,
-            "devices": ["/dev/kmsg"] if svc.get("privileged") else None,
+            "devices": list(svc["devices"]) or None,
             "ports": [{"target": p["container"], "published": str(p["host"]), "host_ip": p["bind"],
                        "protocol": "tcp", "name": p["name"]} for p in svc["published_ports"]] or None,
             "volumes": mounts or None,
@@ -205,7 +210,7 @@ class Renderer:
     def render(self, name):
         svc = self.services[name]
         inputs = {"files": {}, "secrets": {}}
-        mounts = self.mounts(name, svc)
+        mounts = self.mounts(svc)
         self.config_files(name, svc, mounts, inputs)
         env_path = self.env_file(name, svc, inputs)
         secret_refs = self.secrets_for(name, svc, inputs)

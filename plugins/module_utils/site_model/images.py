@@ -205,6 +205,25 @@ def validate_inputs(site, plugins, local_files, errors):
                 errors.append(("%s.requires[%d]" % (var, j), problem))
 
 
+def _web_plugin_inputs(build, enabled, site, local_files):
+    """requirements.txt of the site's web plugins (and of ``requirements_with``), copies."""
+    extra = [r for dep, reqs in sorted((build.get("requirements_with") or {}).items()) if dep in enabled
+             for r in reqs]
+    text, copies, dummy = web_requirements(site.get("omero_web_plugins") or [], extra, local_files)
+    return {"requirements.txt": text}, copies
+
+
+def _server_plugin_inputs(build, enabled, site, local_files):
+    """requirements.txt of the OMERO CLI plugins and system-packages.txt, copies."""
+    del build, enabled
+    return server_files(site.get("omero_server_cli_plugins") or [], site.get("omero_server_system_packages") or [],
+                        local_files)
+
+
+# Catalog ``build.inputs`` -> the generated files (and controller copies) of the context.
+BUILD_INPUTS = {"web_plugins": _web_plugin_inputs, "server_plugins": _server_plugin_inputs}
+
+
 def site_images(services, enabled, settings, site, local_files):
     """Build specs of the enabled services with a site image; sets their run image."""
     specs = {}
@@ -214,15 +233,9 @@ def site_images(services, enabled, settings, site, local_files):
         build = svc.get("build")
         if not build:
             continue
-        copies, generated = [], {}
-        if build["context"] == "omero-web":
-            extra = [r for dep, reqs in sorted((build.get("requirements_with") or {}).items()) if dep in enabled
-                     for r in reqs]
-            generated["requirements.txt"], copies, dummy = web_requirements(
-                site.get("omero_web_plugins") or [], extra, local_files)
-        elif build["context"] == "omero-server":
-            generated, copies = server_files(site.get("omero_server_cli_plugins") or [],
-                                             site.get("omero_server_system_packages") or [], local_files)
+        generated, copies = {}, []
+        if build.get("inputs"):
+            generated, copies = BUILD_INPUTS[build["inputs"]](build, enabled, site, local_files)
         spec = build_spec(name, build, base_ref=image_reference(svc["image"], mirror),
                           base_tag=svc["image"]["tag"], generated=generated, copies=copies,
                           context_dir=posixpath.join(settings["omero_site_base_dir"], "build", name))

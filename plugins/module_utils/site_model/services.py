@@ -104,12 +104,14 @@ def _override_env(svc, env, var, errors):
 
 
 def _override_docker_socket(svc, value, var, errors):
-    if svc.get("name") != "omeroweb":
-        err(errors, var, "only omeroweb takes this setting")
+    """Mounts the Docker socket (with the catalog's ``docker_socket_opt_in`` access) or not."""
+    if not svc.get("docker_socket_opt_in"):
+        err(errors, var, "only %s take%s this setting" % (" and ".join(svc["_socket_opt_ins"]),
+                                                         "s" if len(svc["_socket_opt_ins"]) == 1 else ""))
     elif not isinstance(value, bool):
         err(errors, var, "must be true or false")
     else:
-        svc["docker_socket"] = value
+        svc["docker_socket"] = svc["docker_socket_opt_in"] if value else None
 
 
 _OVERRIDES = {
@@ -130,8 +132,10 @@ _OVERRIDES = {
 def from_catalog(catalog, overrides, errors):
     """Merge omero_services overrides into the catalog; return {name: service}."""
     services = copy.deepcopy(catalog["services"])
+    opt_ins = sorted(name for name, svc in services.items() if svc.get("docker_socket_opt_in"))
     for name, svc in services.items():
         svc["name"] = name
+        svc["_socket_opt_ins"] = opt_ins
     overrides = overrides if isinstance(overrides, dict) else {}
     for name in sorted(overrides, key=str):
         var = "omero_services.%s" % name
@@ -152,10 +156,11 @@ def from_catalog(catalog, overrides, errors):
         if base_from and not svc.pop("_image_given", False):
             svc["image"] = copy.deepcopy(services[base_from]["image"])
         svc.pop("_image_given", None)
+        svc.pop("_socket_opt_ins", None)
         svc.setdefault("restart", "unless-stopped")
         for key in ("ports", "env", "secret_env", "secret_files", "config_files", "resources", "extra"):
             svc[key] = svc.get(key) or {}
-        for key in ("volumes", "depends_on", "optional_deps", "restart_with", "init_only"):
+        for key in ("volumes", "depends_on", "optional_deps", "restart_with", "init_only", "host_mounts", "devices"):
             svc[key] = svc.get(key) or []
     return services
 
