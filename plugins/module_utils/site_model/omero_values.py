@@ -13,7 +13,8 @@ OMERO.server starts, after the host changed. Checked here:
   ``omero.web.apps`` items are Django app names.
 - OMERO.web's scalar properties (:data:`WEB_SCALARS`, ``omero.mail.*``, ``omero.qa.*``)
   refuse lists and mappings. Other properties (plugins' own settings) are not checked.
-- A cache or session engine that needs Redis while the redis service is off.
+- A cache or session engine that needs a service that is off (catalog ``web_backend``:
+  Redis).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,6 +23,8 @@ __metaclass__ = type
 
 import json
 import re
+
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
 
 WEB_JSON = {
     "omero.web.apps": list, "omero.web.middleware": list, "omero.web.ui.top_links": list,
@@ -126,23 +129,44 @@ def problems(config, var_name, component):
     return errors
 
 
-def _mentions_redis(value):
-    return "redis" in json.dumps(value).lower()
+def _mentions(value, text):
+    return text in json.dumps(value).lower()
+
+
+def _backend_problems(web_config, name, backend):
+    """The cache and session engine of ``web_config`` that need the service ``name`` (off)."""
+    errors = []
+    names = {"name": name, "label": backend["label"]}
+    caches = web_config.get("omero.web.caches")
+    if caches is not None and _mentions(caches, backend["mentions"]):
+        errors.append(("omero_web_config['omero.web.caches']", "uses %(label)s, but the %(name)s service is off: "
+                       "enable it (omero_services.%(name)s.enabled: true) or remove the setting" % names))
+    engine = _split(web_config.get("omero.web.session_engine"))[1]
+    if engine is not None and (_mentions(engine, backend["mentions"])
+                               or (str(engine).endswith("sessions.backends.cache") and caches is None)):
+        errors.append(("omero_web_config['omero.web.session_engine']", "keeps sessions in a cache that needs the "
+                       "%(name)s service, which is off (each OMERO.web worker would have its own sessions): enable "
+                       "%(name)s (omero_services.%(name)s.enabled: true) or remove the setting" % names))
+    return errors
+
+
+def backend_problems(web_config, services):
+    """A cache or session engine that needs a service (catalog ``web_backend``) that is off."""
+    if not isinstance(web_config, dict):
+        return []
+    errors = []
+    for name in sorted(services):
+        backend = services[name].get("web_backend")
+        if backend and not services[name]["enabled"]:
+            errors.extend(_backend_problems(web_config, name, backend))
+    return errors
 
 
 def redis_problems(web_config, redis_enabled):
-    """A Redis cache or session engine configured while the redis service is off."""
-    if redis_enabled or not isinstance(web_config, dict):
-        return []
-    errors = []
-    caches = web_config.get("omero.web.caches")
-    if caches is not None and _mentions_redis(caches):
-        errors.append(("omero_web_config['omero.web.caches']", "uses Redis, but the redis service is off: enable it "
-                       "(omero_services.redis.enabled: true) or remove the setting"))
-    engine = _split(web_config.get("omero.web.session_engine"))[1]
-    if engine is not None and (_mentions_redis(engine) or (str(engine).endswith("sessions.backends.cache")
-                                                           and caches is None)):
-        errors.append(("omero_web_config['omero.web.session_engine']", "keeps sessions in a cache that needs the "
-                       "redis service, which is off (each OMERO.web worker would have its own sessions): enable "
-                       "redis (omero_services.redis.enabled: true) or remove the setting"))
-    return errors
+    """:func:`backend_problems` with the catalog's web backends on or off as given.
+
+    Only for model.py's call, which passes one flag (that file belongs to another change:
+    it should call backend_problems with its services, then this function goes)."""
+    services = load_catalog()["services"]
+    return backend_problems(web_config, dict((name, dict(svc, enabled=redis_enabled)) for name, svc in
+                                             services.items() if svc.get("web_backend")))
