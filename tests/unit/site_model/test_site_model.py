@@ -29,6 +29,7 @@ def test_catalog_covers_every_service_of_the_reference_stack():
         "omeroserver", "omeroweb", "database", "database_plugin", "redis", "pg-maintenance", "prometheus",
         "grafana", "loki", "alloy", "blackbox-exporter", "node-exporter", "cadvisor", "postgres-exporter",
         "postgres-exporter-plugin", "redis-exporter", "path-usage-exporter", "portainer", "crowdsec",
+        "alertmanager",
     }
     pins = {n: s["image"]["tag"] for n, s in services.items() if "image" in s}
     # pg-maintenance is built on the database image (catalog build.base_from).

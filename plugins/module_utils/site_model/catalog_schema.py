@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to omero_docker.stack
+# Apache License 2.0 (see galaxy.yml)
+
+# Note that this module util is private to this collection. It can change at any time.
+# Do not use it from other collections or standalone plugins/modules!
+"""The shape of the service catalog (catalog.yml), checked when it is loaded.
+
+Every key of catalog.yml is declared here with its type: an unknown key (a typo) or a
+value of the wrong type is refused, as are references to services, paths and secrets
+the catalog does not have, and names of generators the code does not know. The keys
+are documented in the header comment of catalog.yml.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.images import BUILD_INPUTS
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.monitoring import GENERATORS
+
+_PROPAGATIONS = ("rprivate", "private", "rshared", "shared", "rslave", "slave")
+
+
+class _Spec:
+    """One node of the schema: ``kind`` is a type name, and ``arg`` what it holds."""
+
+    def __init__(self, kind, arg=None, required=()):
+        self.kind, self.arg, self.required = kind, arg, tuple(required)
+
+
+def _record(fields, required=()):
+    return _Spec("record", fields, required)
+
+
+def _list(item):
+    return _Spec("list", item)
+
+
+def _map(item):
+    return _Spec("map", item)
+
+
+def _enum(*values):
+    return _Spec("enum", values)
+
+
+_STR, _INT, _BOOL, _ANY = _Spec("str"), _Spec("int"), _Spec("bool"), _Spec("any")
+_STRS = _list(_STR)
+_SCALAR = _Spec("scalar")
+
+SERVICE = _record({
+    "description": _STR,
+    "enabled": _BOOL,
+    "image": _record({"registry": _STR, "name": _STR, "tag": _STR, "digest": _STR}, ("name",)),
+    "build": _record({"context": _STR, "repository": _STR, "pip": _BOOL, "base_from": _STR,
+                      "requirements_with": _map(_STRS), "inputs": _enum(*sorted(BUILD_INPUTS))},
+                     ("context", "repository")),
+    "uid": _INT,
+    "gid": _INT,
+    "image_user": _STR,
+    "ports": _map(_record({"container": _INT, "host": _INT, "exposure": _enum("public", "local", "none")},
+                          ("container", "host", "exposure"))),
+    "volumes": _list(_record({"path": _STR, "target": _STR, "read_only": _BOOL}, ("path", "target"))),
+    "depends_on": _STRS,
+    "optional_deps": _STRS,
+    "restart_with": _STRS,
+    "secret_files": _map(_STR),
+    "secret_env": _map(_STR),
+    "init_only": _STRS,
+    "database_role": _record({"user": _STR, "database": _STR, "secret": _STR}, ("user", "database", "secret")),
+    "script_folders_target": _STR,
+    "env": _map(_STR),
+    "omero_config": _enum("server", "web"),
+    "healthcheck": _map(_ANY),
+    "resources": _record({"memory": _SCALAR, "cpus": _SCALAR}),
+    "ulimits": _map(_record({"soft": _INT, "hard": _INT}, ("soft", "hard"))),
+    "extra": _map(_ANY),
+    "privileged": _BOOL,
+    "devices": _STRS,
+    "data_paths_read_only": _BOOL,
+    "docker_socket": _enum("ro", "rw"),
+    "docker_socket_opt_in": _enum("ro", "rw"),
+    "host_mounts": _list(_record({"source": _STR, "target": _STR, "read_only": _BOOL,
+                                  "propagation": _enum(*_PROPAGATIONS)}, ("source", "target"))),
+    "metrics": _record({"port": _INT, "path": _STR, "target": _enum("service", "localhost"), "probe_path": _STR},
+                       ("port", "path")),
+    "probes": _list(_record({"prober": _STR, "job": _STR, "module": _STR, "target": _STR},
+                            ("prober", "job", "module", "target"))),
+    "alerting": _record({"port": _INT}, ("port",)),
+    "datasource": _map(_ANY),
+    "config_files": _map(_record({"target": _STR, "content": _map(_ANY), "text": _STR,
+                                  "generator": _enum(*sorted(GENERATORS))}, ("target",))),
+    "web_backend": _record({"label": _STR, "mentions": _STR}, ("label", "mentions")),
+}, ("description", "enabled", "uid", "gid"))
+
+CATALOG = _record({
+    "catalog_version": _INT,
+    "services": _map(SERVICE),
+    "paths": _map(_record({"default": _STR, "uid": _INT, "gid": _INT, "mode": _STR, "service": _STR},
+                          ("default", "mode"))),
+    "secrets": _map(_record({"description": _STR, "required_by": _STRS}, ("description",))),
+}, ("catalog_version", "services", "paths", "secrets"))
+
+_TYPES = {"str": (str, "a string"), "int": (int, "an integer"), "bool": (bool, "true or false"),
+          "record": (dict, "a mapping"), "map": (dict, "a mapping"), "list": (list, "a list"),
+          "scalar": ((str, int, float), "a string or a number")}
+
+
+def _type_problem(value, spec):
+    if spec.kind == "any":
+        return None
+    if spec.kind == "enum":
+        return None if value in spec.arg else "must be one of %s, got %r" % (", ".join(spec.arg), value)
+    types, shown = _TYPES[spec.kind]
+    if not isinstance(value, types) or (spec.kind in ("int", "scalar") and isinstance(value, bool)):
+        return "must be %s, got %r" % (shown, value)
+    return None
+
+
+def check(value, spec, where, problems):
+    """Append ``(where, message)`` to ``problems`` for every way ``value`` is not ``spec``."""
+    problem = _type_problem(value, spec)
+    if problem:
+        problems.append((where, problem))
+        return
+    if spec.kind == "list":
+        for i, item in enumerate(value):
+            check(item, spec.arg, "%s[%d]" % (where, i), problems)
+    elif spec.kind == "map":
+        for key in value:
+            check(value[key], spec.arg, "%s.%s" % (where, key), problems)
+    elif spec.kind == "record":
+        for key in value:
+            if key not in spec.arg:
+                problems.append(("%s.%s" % (where, key), "unknown key; known: %s" % ", ".join(sorted(spec.arg))))
+            else:
+                check(value[key], spec.arg[key], "%s.%s" % (where, key), problems)
+        problems.extend(("%s.%s" % (where, key), "is required") for key in spec.required if key not in value)
+
+
+def _service_references(svc, catalog):
+    """``(key, referenced name, kind)`` of every name ``svc`` uses from elsewhere in the catalog."""
+    build = svc.get("build") or {}
+    refs = [(key, dep, "services") for key in ("depends_on", "optional_deps", "restart_with")
+            for dep in svc.get(key) or []]
+    refs.extend(("build.requirements_with", dep, "services") for dep in build.get("requirements_with") or {})
+    if build.get("base_from"):
+        refs.append(("build.base_from", build["base_from"], "services"))
+    refs.extend(("probes", probe["prober"], "services") for probe in svc.get("probes") or [])
+    refs.extend(("volumes", vol["path"], "paths") for vol in svc.get("volumes") or [])
+    refs.extend((key, sname, "secrets") for key in ("secret_files", "secret_env")
+                for sname in (svc.get(key) or {}).values())
+    return [(key, ref, kind) for key, ref, kind in refs if ref not in catalog[kind]]
+
+
+def _service_problems(name, svc, catalog):
+    where = "services.%s" % name
+    problems = [("%s.%s" % (where, key), "names %s '%s', which the catalog does not have" % (kind[:-1], ref))
+                for key, ref, kind in _service_references(svc, catalog)]
+    for probe in svc.get("probes") or []:
+        prober = catalog["services"].get(probe["prober"]) or {}
+        if prober and not (prober.get("metrics") or {}).get("probe_path"):
+            problems.append((where + ".probes", "prober '%s' has no metrics.probe_path" % probe["prober"]))
+    for fname, spec in (svc.get("config_files") or {}).items():
+        if ("text" in spec) == ("content" in spec or "generator" in spec):
+            problems.append(("%s.config_files.%s" % (where, fname), "takes either text, or content and/or generator"))
+    targets = set(svc.get("secret_env") or {}) | set(svc.get("secret_files") or {})
+    problems.extend(("%s.init_only" % where, "'%s' is not a key of secret_env or secret_files" % key)
+                    for key in svc.get("init_only") or [] if key not in targets)
+    if svc.get("docker_socket") and svc.get("docker_socket_opt_in"):
+        problems.append((where, "takes docker_socket (always mounted) or docker_socket_opt_in, not both"))
+    return problems
+
+
+def problems(catalog):
+    """Every problem of ``catalog`` as ``(where, message)``; empty when it is sound."""
+    found = []
+    check(catalog, CATALOG, "catalog", found)
+    if found:
+        return found
+    for name, svc in catalog["services"].items():
+        found.extend(_service_problems(name, svc, catalog))
+    for key, path in catalog["paths"].items():
+        if path.get("service") and path["service"] not in catalog["services"]:
+            found.append(("paths.%s.service" % key, "names service '%s', which the catalog does not have"
+                          % path["service"]))
+    for sname, secret in catalog["secrets"].items():
+        found.extend(("secrets.%s.required_by" % sname, "names service '%s', which the catalog does not have" % dep)
+                     for dep in secret.get("required_by") or [] if dep not in catalog["services"])
+    return found
