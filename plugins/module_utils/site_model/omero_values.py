@@ -162,11 +162,11 @@ def backend_problems(web_config, services):
     return errors
 
 
-def redis_problems(web_config, redis_enabled):
-    """:func:`backend_problems` with the catalog's web backends on or off as given.
+def redis_problems(web_config, enabled):
+    """:func:`backend_problems` with the catalog's web backends on or off as ``enabled``.
 
     Only for model.py's call, which passes one flag (that file belongs to another change:
     it should call backend_problems with its services, then this function goes)."""
     services = load_catalog()["services"]
-    return backend_problems(web_config, dict((name, dict(svc, enabled=redis_enabled)) for name, svc in
+    return backend_problems(web_config, dict((name, dict(svc, enabled=enabled)) for name, svc in
                                              services.items() if svc.get("web_backend")))
