@@ -20,7 +20,7 @@ else
 fi
 declare -A img
 for t in "${tags[@]}"; do n="${t#omero-stack-test/}"; img[${n%%:*}]="$t"; done
-for n in postgres redis prometheus blackbox-exporter node-exporter postgres-exporter redis-exporter; do
+for n in postgres redis prometheus blackbox-exporter node-exporter postgres-exporter redis-exporter alertmanager; do
   [ -n "${img[$n]:-}" ] || die "no image for $n"
   docker image inspect "${img[$n]}" >/dev/null 2>&1 || die "${img[$n]} is missing (run build.sh)"
 done
@@ -105,7 +105,14 @@ cat >"$tmp/prometheus.yml" <<'EOF'
 global:
   scrape_interval: 2s
   evaluation_interval: 2s
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["alertmanager:9093"]
 scrape_configs:
+  - job_name: alertmanager
+    static_configs:
+      - targets: ["alertmanager:9093"]
   - job_name: prometheus
     static_configs:
       - targets: ["localhost:9090"]
@@ -135,8 +142,15 @@ scrape_configs:
       - target_label: __address__
         replacement: blackbox-exporter:9115
 EOF
-chmod 0644 "$tmp/prometheus.yml"
-expected_targets=7
+# the collection's alertmanager.yml: everything to a null receiver
+cat >"$tmp/alertmanager.yml" <<'EOF'
+route:
+  receiver: 'null'
+receivers:
+- name: 'null'
+EOF
+chmod 0644 "$tmp/prometheus.yml" "$tmp/alertmanager.yml"
+expected_targets=8
 
 # ---------------------------------------------------------------- start everything
 log "starting containers on network $net"
@@ -153,6 +167,7 @@ start prometheus "${img[prometheus]}" -v "$tmp/prometheus.yml:/etc/prometheus/pr
   -- --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus \
      --storage.tsdb.retention.time=1d --web.enable-otlp-receiver
 start blackbox-exporter "${img[blackbox-exporter]}"
+start alertmanager "${img[alertmanager]}" -v "$tmp/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro"
 start node-exporter "${img[node-exporter]}" -v /:/host:ro -- --path.rootfs=/host
 start postgres-exporter "${img[postgres-exporter]}" \
   -e DATA_SOURCE_URI='postgres:5432/omero?sslmode=disable' -e DATA_SOURCE_USER=omero \
@@ -227,6 +242,10 @@ check "node-exporter: systemd collector off, as upstream" \
 check "blackbox-exporter probe: probe_success 1" has_line \
   'http://blackbox-exporter:9115/probe?module=http_2xx&target=http%3A%2F%2Fprometheus%3A9090%2F-%2Fhealthy' \
   'probe_success 1'
+check "alertmanager (the collection's config): ready" wait_for 30 fetch http://alertmanager:9093/-/ready
+check "alertmanager: its metrics" has_text http://alertmanager:9093/metrics alertmanager_config_last_reload_successful
+check "prometheus: sends its alerts to alertmanager (/api/v1/alertmanagers)" \
+  wait_for 30 has_text http://localhost:9090/api/v1/alertmanagers alertmanager:9093
 
 targets_up() {
   fetch http://localhost:9090/api/v1/targets | python3 -c '
@@ -259,7 +278,8 @@ hc blackbox-exporter wget -q --spider http://localhost:9115/-/healthy
 hc node-exporter wget -q --spider http://localhost:9100/metrics
 hc postgres-exporter wget -q --spider http://localhost:9187/metrics
 hc redis-exporter wget -q --spider http://localhost:9121/health
-for pair in prometheus:65534 blackbox-exporter:0 node-exporter:65534 postgres-exporter:65534 redis-exporter:59000; do
+hc alertmanager wget -q -O /dev/null http://127.0.0.1:9093/-/healthy
+for pair in prometheus:65534 blackbox-exporter:0 node-exporter:65534 postgres-exporter:65534 redis-exporter:59000 alertmanager:65534; do
   check "${pair%%:*} runs as uid ${pair#*:}" equals "${pair#*:}" uid_of "${pair%%:*}"
 done
 
