@@ -88,7 +88,7 @@ SERVICE = _record({
     "alerting": _record({"port": _INT}, ("port",)),
     "datasource": _map(_ANY),
     "config_files": _map(_record({"target": _STR, "content": _map(_ANY), "text": _STR,
-                                  "generator": _enum(*sorted(GENERATORS))}, ("target",))),
+                                  "derived": _map(_enum(*sorted(GENERATORS)))}, ("target",))),
     "web_backend": _record({"label": _STR, "mentions": _STR}, ("label", "mentions")),
 }, ("description", "enabled", "uid", "gid"))
 
@@ -161,8 +161,8 @@ def _service_problems(name, svc, catalog):
         if prober and not (prober.get("metrics") or {}).get("probe_path"):
             problems.append((where + ".probes", "prober '%s' has no metrics.probe_path" % probe["prober"]))
     for fname, spec in (svc.get("config_files") or {}).items():
-        if ("text" in spec) == ("content" in spec or "generator" in spec):
-            problems.append(("%s.config_files.%s" % (where, fname), "takes either text, or content and/or generator"))
+        if ("text" in spec) == ("content" in spec or "derived" in spec):
+            problems.append(("%s.config_files.%s" % (where, fname), "takes either text, or content and/or derived"))
     targets = set(svc.get("secret_env") or {}) | set(svc.get("secret_files") or {})
     problems.extend(("%s.init_only" % where, "'%s' is not a key of secret_env or secret_files" % key)
                     for key in svc.get("init_only") or [] if key not in targets)

@@ -7,12 +7,13 @@
 """The generated configuration files of a service (catalog ``config_files``).
 
 Each file is the catalog's ``text`` or ``content`` (YAML data) with its ``{site.*}``
-placeholders filled, and, for a file with a ``generator``, one more key that the
-generator derives from the catalog entries of the enabled services:
+placeholders filled, plus the lists of its ``derived`` entries (dotted key -> generator),
+which a generator derives from the catalog entries of the enabled services (an empty
+list is left out):
 
-- ``scrape_configs``: what Prometheus scrapes: a job per enabled service with
-  ``metrics``, a job per ``probes`` entry whose prober is enabled, and
-  ``alerting.alertmanagers`` for the enabled services with ``alerting``;
+- ``scrape_jobs``: Prometheus scrape jobs: one per enabled service with ``metrics``, one
+  per ``probes`` entry whose prober is enabled;
+- ``alert_receivers``: where Prometheus sends alerts: the enabled services with ``alerting``;
 - ``datasources``: the ``datasource`` of every enabled service.
 
 So a file only names services that are enabled: nothing scrapes a missing target.
@@ -62,11 +63,14 @@ def _probe_job(services, probe):
     }
 
 
-def scrape_configs(services, enabled, data):
-    """Prometheus' ``scrape_configs`` (and ``alerting`` when a service receives alerts)."""
-    alerting = [_address(name, spec["port"]) for name, spec in _enabled_with(services, enabled, "alerting")]
-    if alerting:
-        data["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": alerting}]}]}
+def alert_receivers(services, enabled):
+    """Prometheus' alert receivers: the enabled services with ``alerting``."""
+    targets = [_address(name, spec["port"]) for name, spec in _enabled_with(services, enabled, "alerting")]
+    return [{"static_configs": [{"targets": targets}]}] if targets else []
+
+
+def scrape_jobs(services, enabled):
+    """Prometheus' scrape jobs: the enabled services' ``metrics`` and ``probes``."""
     jobs = []
     for name, metrics in _enabled_with(services, enabled, "metrics"):
         host = "localhost" if metrics.get("target") == "localhost" else name
@@ -75,15 +79,15 @@ def scrape_configs(services, enabled, data):
     probes = [probe for dummy, entries in _enabled_with(services, enabled, "probes") for probe in entries
               if probe["prober"] in enabled]
     jobs.extend(_probe_job(services, probe) for probe in sorted(probes, key=lambda p: p["job"]))
-    data["scrape_configs"] = jobs
+    return jobs
 
 
-def datasources(services, enabled, data):
-    """Grafana's provisioned ``datasources``."""
-    data["datasources"] = [dict(source) for dummy, source in _enabled_with(services, enabled, "datasource")]
+def datasources(services, enabled):
+    """Grafana's provisioned data sources: the enabled services' ``datasource``."""
+    return [dict(source) for dummy, source in _enabled_with(services, enabled, "datasource")]
 
 
-GENERATORS = {"scrape_configs": scrape_configs, "datasources": datasources}
+GENERATORS = {"scrape_jobs": scrape_jobs, "alert_receivers": alert_receivers, "datasources": datasources}
 
 
 def _filled(value, fill):
@@ -99,6 +103,12 @@ def render(spec, services, enabled, fill):
     if "text" in spec:
         return fill(spec["text"])
     data = _filled(spec.get("content") or {}, fill)
-    if spec.get("generator"):
-        GENERATORS[spec["generator"]](services, enabled, data)
+    for key, generator in (spec.get("derived") or {}).items():
+        value = GENERATORS[generator](services, enabled)
+        if value:
+            *parents, last = key.split(".")
+            node = data
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[last] = value
     return dump(data)
