@@ -70,6 +70,7 @@ SERVICE = _record({
     "script_folders_target": _STR,
     "env": _map(_STR),
     "omero_config": _enum("server", "web"),
+    "omero_config_dir": _STR,
     "healthcheck": _map(_ANY),
     "resources": _record({"memory": _SCALAR, "cpus": _SCALAR}),
     "ulimits": _map(_record({"soft": _INT, "hard": _INT}, ("soft", "hard"))),
@@ -166,6 +167,8 @@ def _service_problems(name, svc, catalog):
     targets = set(svc.get("secret_env") or {}) | set(svc.get("secret_files") or {})
     problems.extend(("%s.init_only" % where, "'%s' is not a key of secret_env or secret_files" % key)
                     for key in svc.get("init_only") or [] if key not in targets)
+    if bool(svc.get("omero_config")) != bool(svc.get("omero_config_dir")):
+        problems.append((where, "takes omero_config and omero_config_dir together"))
     if svc.get("docker_socket") and svc.get("docker_socket_opt_in"):
         problems.append((where, "takes docker_socket (always mounted) or docker_socket_opt_in, not both"))
     return problems

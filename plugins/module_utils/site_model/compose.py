@@ -116,7 +116,7 @@ class Renderer:
         if svc.get("omero_config"):
             component = svc["omero_config"]
             rendered[OMERO_FILE_NAME] = (self.omero_files[component],
-                                         "/opt/omero/%s/config/%s" % (component, OMERO_FILE_NAME))
+                                         posixpath.join(svc["omero_config_dir"], OMERO_FILE_NAME))
         if svc.get("omero_config") == "web" and self.web_registration:
             # Written by the images stage from the plugin list (what it hashes is here).
             reg = self.web_registration

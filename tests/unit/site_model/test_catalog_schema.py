@@ -91,6 +91,7 @@ def test_unknown_build_inputs_are_refused():
      "services.loki.config_files.l.yml", "either text"),
     ("loki", {"config_files": {"l.yml": {"target": "/l.yml"}}}, "services.loki.config_files.l.yml", "either text"),
     ("omeroweb", {"docker_socket": "ro"}, "services.omeroweb", "not both"),
+    ("omeroweb", {"omero_config_dir": None}, "services.omeroweb", "omero_config and omero_config_dir"),
     ("database", {"init_only": ["POSTGRES_PASSWORD"]}, "services.database.init_only", "'POSTGRES_PASSWORD'"),
 ])
 def test_references_and_combinations_are_checked(service, changes, where, text):
