@@ -14,8 +14,8 @@ are documented in the header comment of catalog.yml.
 
 from __future__ import annotations
 
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.config_files import GENERATORS
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.images import BUILD_INPUTS
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.monitoring import GENERATORS
 
 _PROPAGATIONS = ("rprivate", "private", "rshared", "shared", "rslave", "slave")
 

@@ -20,7 +20,7 @@ import json
 import posixpath
 import re
 
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import monitoring
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import config_files as configlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import scripts as scriptlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import services as servicelib
@@ -123,7 +123,7 @@ class Renderer:
             mounts.append(_bind(reg["file"], reg["target"]))
             inputs["web_registration"] = {"plugins": reg["plugins"], "base_config": reg["base_config"]}
         for fname, spec in svc["config_files"].items():
-            rendered[fname] = (monitoring.render(spec, self.services, self.enabled, self.fill), spec["target"])
+            rendered[fname] = (configlib.render(spec, self.services, self.enabled, self.fill), spec["target"])
         config_dir = posixpath.join(self.paths["config"], name)
         for fname in sorted(rendered):
             content, target = rendered[fname]

@@ -106,8 +106,9 @@ def _override_env(svc, env, var, errors):
 def _override_docker_socket(svc, value, var, errors):
     """Mounts the Docker socket (with the catalog's ``docker_socket_opt_in`` access) or not."""
     if not svc.get("docker_socket_opt_in"):
-        err(errors, var, "only %s take%s this setting" % (" and ".join(svc["_socket_opt_ins"]),
-                                                         "s" if len(svc["_socket_opt_ins"]) == 1 else ""))
+        takers = svc["_socket_opt_ins"]
+        err(errors, var, "only %s this setting" % (" and ".join(takers) + (" takes" if len(takers) == 1 else " take"))
+            if takers else "no service takes this setting")
     elif not isinstance(value, bool):
         err(errors, var, "must be true or false")
     else:
