@@ -15,6 +15,7 @@ import os
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import accounts
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.images import is_wheel_file
@@ -33,6 +34,16 @@ SITE_VARIABLES = DICT_VARIABLES + LIST_VARIABLES
 def _plain(value):
     """Templated values as plain Python types (no tagged/lazy containers)."""
     return json.loads(json.dumps(value, default=to_text))
+
+
+def _text(path):
+    """A file's UTF-8 text, or None."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 class ActionModule(ActionBase):
@@ -83,6 +94,8 @@ class ActionModule(ActionBase):
         if args["return_secret_values"]:
             # Only for tasks that write secrets: no fact is set, and the whole result is censored.
             result["secret_values"] = dict((k, secret_values[k]) for k in model["secrets"] if k in secret_values)
+            # The passwords of omero_users, which the model's bootstrap.users leave out.
+            result["user_passwords"] = accounts.user_passwords(site)
             result["_ansible_no_log"] = True
         else:
             # Where the generated secrets are (a path, never a value), for reports.
@@ -92,8 +105,9 @@ class ActionModule(ActionBase):
         return result
 
     def _local_files(self, site):
-        """Wheel files named in the site description, found like `copy: src=` finds files
-        (the play's files/ directories, or an absolute path), with their digests."""
+        """Wheel files and script files named in the site description, found like `copy: src=`
+        finds files (the play's files/ directories, or an absolute path), with their digests;
+        scripts with their text too (None when it is not UTF-8), which the bootstrap registers."""
         specs = [p.get("pip") for p in (site.get("omero_web_plugins") or []) if isinstance(p, dict)]
         specs += list(site.get("omero_server_cli_plugins") or [])
         # Site scripts given by src (read by the bootstrap with the file lookup).
@@ -114,6 +128,8 @@ class ActionModule(ActionBase):
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
             found[spec] = {"path": path, "sha256": digest.hexdigest()}
+            if spec in scripts:
+                found[spec]["content"] = _text(path)
         return found
 
     @staticmethod

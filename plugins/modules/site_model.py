@@ -35,7 +35,8 @@ options:
     default: omero_site_model
   return_secret_values:
     description:
-      - Also return the secret values in RV(secret_values), for tasks that write secret files.
+      - Also return the secret values in RV(secret_values), for tasks that write secret files, and the
+        passwords of C(omero_users) in RV(user_passwords).
       - The whole result is then marked C(no_log), and no fact is set.
     type: bool
     default: false
@@ -88,7 +89,10 @@ ansible_facts:
         - Plain dict with keys C(schema), C(site), C(enabled_services), C(services), C(paths), C(directories),
           C(secrets), C(secret_files), C(env_files), C(files), C(compose), C(service_hashes), C(image_users),
           C(databases), C(init_only_secrets), C(omero) (with C(omero.script_folders)), C(web_plugins),
-          C(scripts), C(groups), C(users).
+          C(bootstrap).
+        - C(bootstrap) is what the omero_bootstrap role applies - C(read_write), C(groups) and C(users)
+          (without passwords) as the omero_group and omero_user modules take them, C(scripts) as
+          C({official, official_version, site}) for omero_script (a C(src) read on the controller).
       type: dict
       returned: success
 errors:
@@ -99,6 +103,10 @@ errors:
   sample: [{"variable": "omero_site_base_dir", "message": "'srv' must be an absolute, normalised path"}]
 secret_values:
   description: Secret names to values (only with O(return_secret_values)).
+  returned: when O(return_secret_values=true)
+  type: dict
+user_passwords:
+  description: The passwords given in C(omero_users), by user name (only with O(return_secret_values)).
   returned: when O(return_secret_values=true)
   type: dict
 """

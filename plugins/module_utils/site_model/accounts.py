@@ -13,6 +13,10 @@ applied here before any host changes, each problem naming its variable:
 - ``omero_users``: every group named exists (``user`` and ``system`` are built in); a user
   who is not an administrator needs a group besides user/system, because OMERO refuses
   ``user`` as a default group (such a user could never log in).
+
+:func:`bootstrap_accounts` gives them as the omero_group and omero_user modules take them,
+the users without their passwords: a password is a secret, which the model never holds;
+the action plugin hands them out with the other secret values (:func:`user_passwords`).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -114,3 +118,17 @@ def site_accounts(site, errors):
     users = named_list(site.get("omero_users"), "omero_users", errors)
     errors.extend(problems(groups, users))
     return groups, users
+
+
+def bootstrap_accounts(groups, users):
+    """``(groups, users)``, checked, as the modules take them; no user keeps a ``password``."""
+    return ([dict(g) for g in groups],
+            [dict((k, v) for k, v in u.items() if k != "password") for u in users])
+
+
+def user_passwords(site):
+    """``{user name: password}`` of the omero_users entries that give one (a secret: only for
+    the action plugin's ``secret_values`` answer, never in the model)."""
+    users = site.get("omero_users") if isinstance(site.get("omero_users"), list) else []
+    return dict((u["name"], u["password"]) for u in users
+                if isinstance(u, dict) and isinstance(u.get("name"), str) and u.get("password") is not None)

@@ -22,7 +22,8 @@ This is the entry point; each concept lives in its own module, called in order:
 - secrets.py: the secrets the enabled services need, and their strength;
 - omero_defaults.py: the OMERO properties, the collection's and the site's;
 - web_plugins.py, scripts.py, accounts.py: omero_web_plugins, omero_scripts,
-  omero_groups and omero_users;
+  omero_groups and omero_users (the last three, with the read-write flag of
+  omero_defaults.py, published in ``bootstrap``: see :func:`bootstrap`);
 - images.py: the site images built on the services' base images;
 - compose.py: the Compose definition, files, env files and secret files per service.
 """
@@ -118,8 +119,7 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     plugins = pluginlib.check(site.get("omero_web_plugins"), web_ops, errors)
     scripts, script_folders = scriptlib.site_scripts(site, errors)
     groups, users = accounts.site_accounts(site, errors)
-    errors.extend(omero_values.redis_problems(site.get("omero_web_config"),
-                                              services.get("redis", {}).get("enabled", False)))
+    errors.extend(omero_values.backend_problems(site.get("omero_web_config"), services))
     imagelib.validate_inputs(site, raw_plugins, local_files, errors)
     in_image_plugins = [] if errors else pluginlib.strict(raw_plugins, local_files, errors)
     if errors:
@@ -130,13 +130,31 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
             "groups": groups, "users": users}
 
 
+def bootstrap(site, checked):
+    """What the omero_bootstrap role applies, as the modules it feeds take it (no secrets)::
+
+        read_write: false when omero_server_config makes the server read-only
+        groups:     omero_group's groups (omero_groups, checked)
+        users:      omero_user's users (omero_users, checked), without password: the
+                    action plugin returns the passwords with the secret values
+        scripts:    official: [patterns], official_version: "5.10.0" or None,
+                    site: [{path, content} | {path, url, checksum}] (omero_script's options;
+                    a src is read on the controller by the action plugin)
+    """
+    groups, users = accounts.bootstrap_accounts(checked["groups"], checked["users"])
+    return {"read_write": omero_defaults.read_write(site.get("omero_server_config")),
+            "groups": groups, "users": users,
+            "scripts": scriptlib.bootstrap_scripts(checked["scripts"], checked["local_files"])}
+
+
 def build_site_model(site, secret_values=None, catalog=None, generated=(), local_files=None, *, image_ids=None):
     """Validate ``site`` and return the site model (plain dict, no secret values).
 
     ``secret_values`` maps secret names to values (inventory ``omero_secrets`` merged
     with generated ones); ``generated`` names those that were generated. ``local_files``
-    maps wheel files named in the site description to ``{path, sha256}`` on the
-    controller (found by the action plugin). ``image_ids`` maps services to the
+    maps wheel files and script ``src`` files named in the site description to
+    ``{path, sha256}`` on the controller, scripts also to their ``content`` (found and read
+    by the action plugin). ``image_ids`` maps services to the
     ``{uid, gid}`` of their image's account, read on the host (see image_users.py).
     """
     catalog = catalog or load_catalog()
@@ -183,7 +201,5 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
         "web_plugins": checked["plugins"],
         "images": images,
         "web_registration": web_registration,
-        "scripts": checked["scripts"],
-        "groups": checked["groups"],
-        "users": checked["users"],
+        "bootstrap": bootstrap(site, checked),
     }

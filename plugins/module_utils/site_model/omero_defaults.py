@@ -12,13 +12,15 @@ derived from the services (data directory, server list, router and JVM settings 
 server_settings.py, plugin fallbacks, the Redis cache and session engine); a site's own
 value of a default wins. ``omero_server_config`` takes server properties,
 ``omero_web_config`` those OMERO.web reads (:data:`WEB_PREFIXES`). Both end up in one
-rendered ``*.omero`` file per component (:data:`OMERO_FILE_NAME`).
+rendered ``*.omero`` file per component (:data:`OMERO_FILE_NAME`). :func:`read_write` says
+whether the server is the read-write one (the one the omero_bootstrap role bootstraps).
 """
 
 from __future__ import annotations
 
 import json
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import (
     omero_config,
     omero_values,
@@ -43,6 +45,9 @@ WEB_MANAGED = {
     "omero.web.server_list": "omero_site_name (the server is always the omeroserver service)",
     "omero.web.secret_key": "omero_secrets.omero_web_secret_key",
 }
+
+# Any of these set true makes the server read-only (OMERO's clustering settings).
+READ_ONLY = ("omero.cluster.read_only", "omero.cluster.read_only.db", "omero.cluster.read_only.repo")
 
 # What OMERO.web reads besides omero.web.* (omeroweb/settings.py: mail and QA feedback).
 WEB_PREFIXES = ("omero.web.", "omero.mail.", "omero.qa.")
@@ -110,3 +115,16 @@ def summary(server_ops, web_ops, script_folders):
         "web": [{"op": op, "property": prop, "value": text} for op, prop, text in web_ops],
         "script_folders": script_folders,
     }
+
+
+def read_write(server_config):
+    """False when ``omero_server_config`` makes the server read-only (any of :data:`READ_ONLY`
+    true, in any form Ansible's ``bool`` reads, also as ``{set: value}``)."""
+    config = server_config if isinstance(server_config, dict) else {}
+    for prop in READ_ONLY:
+        value = config.get(prop)
+        if isinstance(value, dict) and set(value) == {"set"}:
+            value = value["set"]
+        if not isinstance(value, (dict, list)) and boolean(value, strict=False):
+            return False
+    return True

@@ -24,8 +24,6 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
-
 WEB_JSON = {
     "omero.web.apps": list, "omero.web.middleware": list, "omero.web.ui.top_links": list,
     "omero.web.ui.center_plugins": list, "omero.web.ui.right_plugins": list, "omero.web.ui.metadata_panes": list,
@@ -160,13 +158,3 @@ def backend_problems(web_config, services):
         if backend and not services[name]["enabled"]:
             errors.extend(_backend_problems(web_config, name, backend))
     return errors
-
-
-def redis_problems(web_config, enabled):
-    """:func:`backend_problems` with the catalog's web backends on or off as ``enabled``.
-
-    Only for model.py's call, which passes one flag (that file belongs to another change:
-    it should call backend_problems with its services, then this function goes)."""
-    services = load_catalog()["services"]
-    return backend_problems(web_config, dict((name, dict(svc, enabled=enabled)) for name, svc in
-                                             services.items() if svc.get("web_backend")))

@@ -13,7 +13,12 @@ site's ``omero_script_folders``, without folders nested in another one. A folder
 shadow the official scripts the image ships.
 
 Server paths follow the omero_script module (module_utils/omero_plan.py): ``/`` first, no
-``..``, and ``.py`` at the end (OMERO lists only such files).
+``..``, and ``.py`` at the end (OMERO lists only such files). Each entry has one source:
+``src`` (a file on the controller, read by the action plugin), ``content``, ``url`` with a
+``checksum`` the module accepts, or ``pip: omero-scripts==<version>`` (one version for all).
+
+:func:`bootstrap_scripts` gives what the omero_bootstrap role passes to the omero_script
+module: ``{official, official_version, site}``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +26,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import posixpath
+import re
 
 from ansible_collections.omero_docker.stack.plugins.module_utils import omero_plan
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import err, named_list
@@ -30,6 +36,7 @@ OFFICIAL_ROOT = "/omero"
 OFFICIAL_FOLDERS = tuple(OFFICIAL_ROOT + "/" + f for f in (
     "analysis_scripts", "export_scripts", "figure_scripts", "import_scripts", "util_scripts"))
 SITE_SOURCES = ("src", "content", "url")
+OFFICIAL_PIN_RE = re.compile(r"^omero-scripts==(?P<version>[0-9][0-9A-Za-z.+-]*)$")
 
 
 def is_site_script(entry):
@@ -106,20 +113,73 @@ def script_folders(scripts, folders, errors):
     return _outermost(found)
 
 
+def _source_problems(i, item, pins):
+    """``(variable, message)`` of one entry's source; the versions of official pins go to ``pins``."""
+    var = "omero_scripts[%d]" % i
+    if item.get("git"):
+        return [(var + ".git", "git sources are not registered: pin a release (pip) or a file (src, content, "
+                               "or url with checksum) instead")]
+    given = [k for k in SITE_SOURCES + ("pip",) if item.get(k)]
+    if not given:
+        return [(var, "needs one of src, content, url or pip to say where the script comes from")]
+    if len(given) > 1:
+        return [(var, "gives %s: give one source (src, content, url with checksum, or pip)" % " and ".join(given))]
+    return _one_source_problems(var, given[0], item, pins)
+
+
+def _one_source_problems(var, source, item, pins):
+    if source == "pip":
+        pin = OFFICIAL_PIN_RE.match(item["pip"]) if isinstance(item["pip"], str) else None
+        if not pin:
+            return [(var + ".pip", "'%s' is not a pinned omero-scripts release: official scripts come from "
+                                   "pip: omero-scripts==<version> (e.g. omero-scripts==5.10.0)" % (item["pip"],))]
+        pins.setdefault(pin.group("version"), var + ".pip")
+    elif source == "url":
+        try:
+            omero_plan.parse_checksum(item.get("checksum") if isinstance(item.get("checksum"), str) else None)
+        except omero_plan.PlanError as exc:
+            return [(var + ".checksum", "a url needs the checksum of the file: %s" % exc)]
+    elif source == "content" and not isinstance(item["content"], str):
+        return [(var + ".content", "must be the script's text")]
+    return []
+
+
 def site_scripts(site, errors):
     """``(scripts, script folders)`` of omero_scripts and omero_script_folders, each entry checked."""
     scripts = named_list(site.get("omero_scripts"), "omero_scripts", errors, required=("name",))
+    pins = {}
     for i, item in enumerate(scripts):
-        if not isinstance(item, dict):
-            continue
-        if item.get("git"):
-            err(errors, "omero_scripts[%d].git" % i, "git sources are not registered: pin a release (pip) or a "
-                                                     "file (src, content, or url with checksum) instead")
-        elif not any(item.get(k) for k in SITE_SOURCES + ("pip",)):
-            err(errors, "omero_scripts[%d]" % i, "needs one of src, content, url or pip to say where the script "
-                                                 "comes from")
+        if isinstance(item, dict):
+            errors.extend(_source_problems(i, item, pins))
+    if len(pins) > 1:
+        err(errors, list(pins.values())[1], "official scripts come from one omero-scripts release, not %s: "
+                                            "pin the same version everywhere" % ", ".join(sorted(pins)))
     folders = site.get("omero_script_folders") or []
     return scripts, script_folders(scripts, folders, errors)
+
+
+def bootstrap_scripts(scripts, local_files):
+    """The checked omero_scripts as the omero_script module takes them.
+
+    ``official``: the patterns of the ``pip`` entries; ``official_version``: their pinned
+    omero-scripts release, or None (the role's default); ``site``: ``{path, content}`` (a
+    ``src`` read on the controller, or ``content``) or ``{path, url, checksum}``, in the
+    order given. A ``src`` nobody read (no ``local_files``, as in unit tests) stays
+    ``{path, src}``."""
+    official, version, site = [], None, []
+    for item in scripts:
+        if item.get("pip"):
+            official.append(item["name"])
+            version = OFFICIAL_PIN_RE.match(item["pip"]).group("version")
+        elif item.get("src"):
+            text = (local_files or {}).get(item["src"], {}).get("content")
+            site.append({"path": item["name"], "content": text} if text is not None
+                        else {"path": item["name"], "src": item["src"]})
+        elif item.get("content"):
+            site.append({"path": item["name"], "content": item["content"]})
+        else:
+            site.append({"path": item["name"], "url": item["url"], "checksum": item["checksum"]})
+    return {"official": official, "official_version": version, "site": site}
 
 
 def mounted(folders, services, enabled):
@@ -159,7 +219,8 @@ def src_problems(scripts, local_files):
     """``(variable, message)`` of each site script whose ``src`` the controller does not have.
 
     ``local_files`` maps the ``src`` values found on the controller (by the action plugin,
-    like ``copy: src=`` finds files) to ``{path, sha256}``; None when nobody looked."""
+    like ``copy: src=`` finds files) to ``{path, sha256, content}`` (``content``: the text,
+    None when it is not UTF-8); None when nobody looked."""
     if local_files is None:
         return []
     errors = []
@@ -173,4 +234,6 @@ def src_problems(scripts, local_files):
             errors.append(("omero_scripts[%d].src" % i, "'%s' was not found on the controller (looked in the "
                                                         "playbook's files/ directories and as a path): put the "
                                                         "script there, or give content or url" % src))
+        elif "content" in local_files[src] and local_files[src]["content"] is None:
+            errors.append(("omero_scripts[%d].src" % i, "'%s' is not UTF-8 text: a script must be" % src))
     return errors

@@ -62,7 +62,7 @@ FAKE_MODULES = {
     "site_model": r'''
 from ansible.module_utils.basic import AnsibleModule
 module = AnsibleModule(argument_spec=dict(return_secret_values=dict(type="bool")), supports_check_mode=True)
-module.exit_json(changed=False, secret_values={})
+module.exit_json(changed=False, secret_values={}, user_passwords={"alice": "alice-pw-5555"})
 ''',
     "omero_group": _COMMON + r'''
 spec = dict(CONNECTION, groups=dict(type="list", elements="dict", required=True), chmod_timeout=dict(type="int"))
@@ -82,6 +82,7 @@ data = login(module)
 changed = []
 for user in module.params["users"]:
     data["users"][user["name"]] = user.get("update_password") or module.params["update_password"]
+    data.setdefault("user_passwords", {})[user["name"]] = user.get("password")
     if user["name"] == "root" and data["passwords"]["root"] != user["password"]:
         changed.append("root")
         if not module.check_mode:
@@ -124,7 +125,10 @@ def site(tmp_path):
         "omero-host": {
             "ansible_connection": "local",
             "ansible_python_interpreter": sys.executable,
-            "omero_site_model": {"paths": {"secrets": str(tmp_path / "secrets")}},
+            "omero_site_model": {"paths": {"secrets": str(tmp_path / "secrets")},
+                                 "bootstrap": {"read_write": True, "groups": [], "users": [{"name": "alice"}],
+                                               "scripts": {"official": [], "official_version": None,
+                                                           "site": []}}},
             "omero_bootstrap_wait_delay": 1,
             "omero_bootstrap_wait_timeout": 20,
             "omero_bootstrap_job_service_password": "job-service-pw-4711",
@@ -173,7 +177,8 @@ def site(tmp_path):
     return Site()
 
 
-SECRETS = ("first-root-pw-1234", "second-root-pw-5678", "third-root-pw-9012", "job-service-pw-4711")
+SECRETS = ("first-root-pw-1234", "second-root-pw-5678", "third-root-pw-9012", "job-service-pw-4711",
+           "alice-pw-5555")
 
 
 def _assert_no_secret(output):
@@ -190,6 +195,8 @@ def test_first_run_records_the_root_password_then_changes_nothing(site):
     assert oct(site.applied_file.parent.stat().st_mode & 0o777) == "0o700"
     # the job-service user's password is always applied; the others keep the policy
     assert site.server()["users"]["job-service"] == "always"
+    # the site model's users get their passwords from the secret values, never printed
+    assert site.server()["user_passwords"] == {"job-service": "job-service-pw-4711", "alice": "alice-pw-5555"}
     rc, out = site.run("first-root-pw-1234")
     assert rc == 0 and site.changed() == 0, out
 

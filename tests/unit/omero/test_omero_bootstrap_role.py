@@ -20,8 +20,42 @@ def test_every_default_is_in_the_argument_spec():
     options = set(_yaml("meta/argument_specs.yml")["argument_specs"]["main"]["options"])
     assert defaults <= options, sorted(defaults - options)
     assert all(name.startswith("omero_bootstrap_") for name in defaults)
-    # the site-wide names it reads are documented too
-    assert {"omero_groups", "omero_users", "omero_scripts"} <= options
+
+
+def test_reads_the_site_model_not_the_raw_site_lists():
+    """The lists come validated and shaped from omero_site_model.bootstrap; the role reads
+    none of the site variables the model checks, and checks none of them again."""
+    for rel in ("defaults/main.yml", "vars/main.yml", "tasks/main.yml"):
+        text = "\n".join(line for line in (ROLE / rel).read_text().splitlines()
+                         if not line.lstrip().startswith("#"))
+        for raw in ("omero_groups", "omero_users", "omero_scripts", "omero_server_config"):
+            assert not re.search(r"\b%s\b(?!-)" % raw, text), (rel, raw)  # not omero_scripts-X.dist-info
+    assert not any("ansible.builtin.assert" in task and "omero_bootstrap_scripts" in str(task)
+                   for task, _parents in _tasks())
+
+
+def test_defaults_come_from_the_model():
+    from ansible.template import trust_as_template
+
+    defaults = _yaml("defaults/main.yml")
+    variables = {k: trust_as_template(v) if isinstance(v, str) else v
+                 for k, v in dict(_yaml("vars/main.yml"), **defaults).items()}
+    scripts = {"official": ["*"], "official_version": "5.9.0", "site": [{"path": "/f/A.py", "content": "x"}]}
+    model = {"bootstrap": {"read_write": False, "groups": [{"name": "lab"}], "users": [{"name": "u"}],
+                           "scripts": scripts}}
+    seen = dict(variables, omero_site_model=model)
+    assert _template(defaults["omero_bootstrap_enabled"], seen) is False
+    assert _template(defaults["omero_bootstrap_groups"], seen) == [{"name": "lab"}]
+    assert _template(defaults["omero_bootstrap_users"], seen) == [{"name": "u"}]
+    assert _template(variables["_omero_bootstrap_official"], seen) == ["*"]
+    assert _template(variables["_omero_bootstrap_site_scripts"], seen) == scripts["site"]
+    assert _template(variables["_omero_bootstrap_version"], seen) == "5.9.0"
+    # without a model (or a pin): nothing to apply, the role's own pinned release
+    bare = dict(variables)
+    assert _template(defaults["omero_bootstrap_enabled"], bare) is True
+    assert _template(defaults["omero_bootstrap_users"], bare) == []
+    assert _template(variables["_omero_bootstrap_official"], bare) == []
+    assert _template(variables["_omero_bootstrap_version"], bare) == defaults["omero_bootstrap_scripts_version"]
 
 
 def test_pinned_omero_scripts_is_the_one_the_tests_install():

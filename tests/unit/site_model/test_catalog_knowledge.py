@@ -34,8 +34,6 @@ EXEMPT_FILES = {
 EXCEPTIONS = {
     # Kept empty for model.py's re-export of it (model.py is another change's): both go together.
     (SITE_MODEL + "compose.py", "cadvisor"),
-    # The name of the function model.py calls; it reads the catalog's web_backend.
-    (SITE_MODEL + "omero_values.py", "redis"),
     # The key `database` (a database name) of the catalog's database_role, not the service.
     (SITE_MODEL + "catalog_schema.py", "database"),
     (SITE_MODEL + "rotation.py", "database"),

@@ -217,8 +217,8 @@ def test_users_and_groups_omero_accepts():
         ],
     ))
     # No default permission: "private when created, unchanged otherwise" is the module's.
-    assert "permissions" not in model["groups"][0]
-    assert [u["name"] for u in model["users"]] == ["alice", "bob", "admin2", "jobs"]
+    assert "permissions" not in model["bootstrap"]["groups"][0]
+    assert [u["name"] for u in model["bootstrap"]["users"]] == ["alice", "bob", "admin2", "jobs"]
 
 
 # ---- defect 8: OMERO.web's own viewer unless a plugin or the site chooses one ----------
