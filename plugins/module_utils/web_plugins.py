@@ -32,6 +32,8 @@ import json
 import re
 import shlex
 
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import omero_config
+
 APPS = "omero.web.apps"
 TOP_LINKS = "omero.web.ui.top_links"
 OPEN_WITH = "omero.web.open_with"
@@ -253,15 +255,10 @@ def _settings(plugin):
                 "plugin %s: %s is managed from the plugin list (use app/top_link/open_with/... instead)"
                 % (plugin["name"], key)
             )
-        if newline_in(_setting_text(settings[key])):
+        if omero_config.newline_problem(omero_config.scalar_text(settings[key])):
             raise PluginError("plugin %s: the value of %s holds a newline, which a *.omero file (read line by "
                               "line by `omero load`) cannot carry" % (plugin["name"], key))
     return settings
-
-
-def newline_in(text):
-    """Does a property value hold a line break (which `omero load` would split)?"""
-    return "\n" in text or "\r" in text
 
 
 def fallback_settings(plugins, given=()):
@@ -429,14 +426,6 @@ def registration(plugins, base=None, removed=None):
     return out
 
 
-def _setting_text(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
-
-
 def render_omero_file(reg, header=None):
     """Render a registration (from ``registration``) as an ``*.omero`` file.
 
@@ -444,17 +433,14 @@ def render_omero_file(reg, header=None):
     the file is idempotent (a container restart that reloads it does not append twice)
     and a removed plugin disappears even from a configuration that still lists it.
     The file is read by ``omero load`` (the official images load
-    ``/opt/omero/web/config/*.omero`` at start); lines are split with ``shlex``.
+    ``/opt/omero/web/config/*.omero`` at start); lines are split with ``shlex``. Values and
+    lines are those of the site's own file (site_model/omero_config.py: one renderer).
     """
-    lines = [
-        "# " + (header or "OMERO.web plugin registration, managed by omero_docker.stack; do not edit."),
-        "# Loaded with `omero load`; each property is set as a whole so reloading is idempotent.",
-    ]
-    for key in REGISTRATION_KEYS:
-        lines.append("config set -- %s %s" % (key, shlex.quote(json.dumps(reg[key]))))
-    for key, value in reg.get("settings", {}).items():
-        lines.append("config set -- %s %s" % (key, shlex.quote(_setting_text(value))))
-    return "\n".join(lines) + "\n"
+    ops = [("set", key, omero_config.scalar_text(reg[key])) for key in REGISTRATION_KEYS]
+    ops += [("set", key, omero_config.scalar_text(value)) for key, value in reg.get("settings", {}).items()]
+    return omero_config.render(ops, "%s\nLoaded with `omero load`; each property is set as a whole so reloading is "
+                                    "idempotent." % (header or "OMERO.web plugin registration, managed by "
+                                                               "omero_docker.stack; do not edit."))
 
 
 def parse_omero_file(text):

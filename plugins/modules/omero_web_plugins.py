@@ -206,13 +206,17 @@ import glob  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import pwd  # noqa: E402
-import shlex  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.omero_config import (  # noqa: E402
+    CONFIG_ENV_PREFIX,
+    property_from_config_env,
+    render,
+)
 from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import (  # noqa: E402
     APPS,
     REGISTRATION_KEYS,
@@ -384,7 +388,8 @@ def startup_config_text(config_file, new_text, environ=None):
 
     The ``*.omero`` files of the config file's directory in name order (the new text in
     place of the config file), then ``config set`` lines for the ``CONFIG_*`` variables
-    (``_`` -> ``.``, ``__`` -> ``_``), which the entrypoint applies after the files.
+    named as the entrypoint names them (site_model/omero_config.py, the one rule), which it
+    applies after the files.
     """
     directory = os.path.dirname(config_file) or "."
     names = set(glob.glob(os.path.join(directory, "*.omero"))) | {config_file}
@@ -396,10 +401,10 @@ def startup_config_text(config_file, new_text, environ=None):
             with open(path) as handle:
                 parts.append(handle.read())
     environ = os.environ if environ is None else environ
-    for name in sorted(environ):
-        if name.startswith("CONFIG_"):
-            prop = "_".join(part.replace("_", ".") for part in name[len("CONFIG_") :].split("__"))
-            parts.append("config set -- %s %s\n" % (shlex.quote(prop), shlex.quote(environ[name])))
+    ops = [("set", property_from_config_env(name), environ[name]) for name in sorted(environ)
+           if name.startswith(CONFIG_ENV_PREFIX)]
+    if ops:
+        parts.append(render(ops))
     return "".join(part if part.endswith("\n") else part + "\n" for part in parts)
 
 

@@ -40,7 +40,9 @@ def config_env_name(prop):
 
 
 def property_from_config_env(name):
-    """What the official images make of a ``CONFIG_`` variable (their exact rule)."""
+    """What the official images make of a ``CONFIG_`` variable (their exact rule): the one
+    reverse rule of the collection (the omero_web_plugins module and the
+    ``omero_config_property`` filter use it). ``CONFIG_omero_a_b`` -> ``omero.a_b``."""
     prop = name[len(CONFIG_ENV_PREFIX):]
     prop = re.sub("([^_])_([^_])", r"\1.\2", prop)
     return re.sub("__", "_", prop)
@@ -160,13 +162,13 @@ def newline_problem(text):
 
 
 def render(ops, header=None):
-    """Render operations as an ``omero load`` file."""
+    """Render operations as an ``omero load`` file: the one ``*.omero`` renderer (the site's
+    files, the OMERO.web plugin registration, the omero_web_plugins module's preview of the
+    ``CONFIG_*`` variables). ``text`` is the value as :func:`scalar_text` gives it."""
     lines = []
     if header:
         lines.extend("# " + h if h else "#" for h in header.splitlines())
     for op, prop, text in ops:
-        if op == "set":
-            lines.append("config set -- %s %s" % (prop, shlex.quote(text)))
-        else:
-            lines.append("config append --set -- %s %s" % (prop, shlex.quote(text)))
+        command = "config set" if op == "set" else "config append --set"
+        lines.append("%s -- %s %s" % (command, shlex.quote(prop), shlex.quote(text)))
     return "\n".join(lines) + "\n"

@@ -112,3 +112,20 @@ def test_filters():
         filters["omero_config_env_name"]("omero.a.b")
     with pytest.raises(AnsibleFilterError):
         filters["omero_config_property"]("omero_web")
+
+
+@pytest.mark.parametrize(("name", "prop"), [
+    ("CONFIG_omero_a_b", "omero.a_b"),  # ([^_])_([^_]) matches cannot overlap
+    ("CONFIG_omero_web_secret__key", "omero.web.secret_key"),
+    ("CONFIG_omero_web_x__y", "omero.web.x_y"),
+    ("CONFIG_omero_web_public_url__filter", "omero.web.public.url_filter"),
+])
+def test_one_reverse_config_rule(name, prop):
+    """The images' rule, used by the filter and by the omero_web_plugins module alike."""
+    from ansible_collections.omero_docker.stack.plugins.filter.omero_config import FilterModule
+    from ansible_collections.omero_docker.stack.plugins.modules import omero_web_plugins as mod
+
+    assert oc.property_from_config_env(name) == prop
+    assert FilterModule().filters()["omero_config_property"](name) == prop
+    assert mod.startup_config_text("/nonexistent/20-plugins.omero", "", environ={name: "v"}).splitlines()[-1] \
+        == "config set -- %s v" % prop

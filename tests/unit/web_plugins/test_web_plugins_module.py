@@ -241,6 +241,11 @@ def test_verification_loads_what_the_next_start_will_load(tmp_path):
         "config set -- omero.web.debug false",
         "config set -- omero.web.server_list '[[\"omeroserver\", 4064, \"omero\"]]'",
     ]
+    # The CONFIG_ variables are named back as the images do (the one rule, omero_config.py).
+    env = {"CONFIG_omero_a_b": "1", "CONFIG_omero_web_secret__key": "k", "CONFIG_omero_web_x__y": "2", "PATH": "/"}
+    text = mod.startup_config_text(str(config / "20-plugins.omero"), new, environ=env)
+    assert text.splitlines()[-3:] == [
+        "config set -- omero.a_b 1", "config set -- omero.web.secret_key k", "config set -- omero.web.x_y 2"]
     # A first run: the registration file does not exist yet but is loaded in its place.
     (config / "20-plugins.omero").unlink()
     assert mod.startup_config_text(str(config / "20-plugins.omero"), new, environ={}).splitlines()[1] == new.strip()

@@ -7,6 +7,7 @@ import shlex
 
 import pytest
 from ansible_collections.omero_docker.stack.plugins.module_utils import web_plugins as wp
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import omero_config as oc
 
 FIGURE = {
     "name": "omero-figure",
@@ -191,7 +192,7 @@ def test_rendered_file_sets_whole_lists_and_reads_back():
     assert values["omero.web.viewer.view"] == "omero_iviewer.views.index"
     assert values["omero.web.figure.flag"] == "true"
     # Lines split with shlex as `omero load` does: key and JSON survive quoting.
-    assert shlex.split(lines[0]) == ["config", "set", "--", wp.APPS, json.dumps(reg[wp.APPS])]
+    assert shlex.split(lines[0]) == ["config", "set", "--", wp.APPS, oc.scalar_text(reg[wp.APPS])]
     # Stable: the same input renders byte-identical text.
     assert wp.render_omero_file(wp.registration([FIGURE, IVIEWER, PARADE], base={wp.TOP_LINKS: DEFAULT_TOP_LINKS})) \
         == wp.render_omero_file(wp.registration([FIGURE, IVIEWER, PARADE], base={wp.TOP_LINKS: DEFAULT_TOP_LINKS}))
@@ -201,3 +202,27 @@ def test_quotes_in_values_survive_rendering():
     link = dict(FIGURE, top_link={"label": "Bob's figures", "url": "figure_index"})
     values = wp.parse_omero_file(wp.render_omero_file(wp.registration([link])))
     assert json.loads(values[wp.TOP_LINKS]) == [["Bob's figures", "figure_index"]]
+
+
+VALUES = {
+    "omero.web.xx.text": "it's a \"value\" with $HOME",
+    "omero.web.xx.number": 25,
+    "omero.web.xx.ratio": 0.5,
+    "omero.web.xx.flag": False,
+    "omero.web.xx.list": ["b", {"z": 1, "a": [2, "c"]}],
+    "omero.web.xx.mapping": {"z": {"y": None}, "a": "b"},
+}
+
+
+def test_registration_file_and_site_file_write_values_alike():
+    """One *.omero renderer: a plugin setting is written as the site's omero_web_config
+    writes the same value (strings, numbers, booleans, lists, dicts)."""
+    reg = wp.registration([dict(PARADE, settings=VALUES)])
+    plugin_lines = wp.render_omero_file(reg).splitlines()
+    errors = []
+    site_lines = oc.render(oc.normalize(VALUES, "omero_web_config", errors)).splitlines()
+    assert errors == []
+    assert len(site_lines) == len(VALUES)
+    assert set(site_lines) <= set(plugin_lines)
+    registered = [line for line in plugin_lines if line.startswith("config set -- " + wp.APPS + " ")]
+    assert registered == [oc.render([("set", wp.APPS, oc.scalar_text(["omero_parade"]))]).strip()]
