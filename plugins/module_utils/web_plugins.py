@@ -68,12 +68,11 @@ _WHEEL_RE = re.compile(
 )
 _VCS_RE = re.compile(r"^git\+(?:https?|ssh|file|git)://[^\s#]+$")
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
-_APP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_PROPERTY_RE = re.compile(r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+$")
+APP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 class PluginError(ValueError):
-    """A plugin list or requirement that cannot be used; the message names the plugin."""
+    """A plugin list or requirement that cannot be used; the message names the item."""
 
 
 def canonical_name(name):
@@ -167,21 +166,8 @@ def _parse_vcs(req, text, default_name):
             "spec": "%s @ %s" % (name, url)}
 
 
-def _check_keys(plugin_name, what, value, allowed, required):
-    if not isinstance(value, dict):
-        raise PluginError("plugin %s: %s must be a mapping" % (plugin_name, what))
-    unknown = sorted(set(value) - allowed)
-    if unknown:
-        raise PluginError("plugin %s: unknown %s key(s) %s" % (plugin_name, what, ", ".join(unknown)))
-    for key in required:
-        if value.get(key) in (None, "", [], {}):
-            raise PluginError("plugin %s: %s.%s is required" % (plugin_name, what, key))
-
-
-def _options(plugin_name, what, value, keys):
+def _options(value, keys):
     options = dict(value.get("options") or {})
-    if not isinstance(options, dict):
-        raise PluginError("plugin %s: %s.options must be a mapping" % (plugin_name, what))
     for key in keys:
         if value.get(key) is not None:
             options[key] = value[key]
@@ -190,11 +176,8 @@ def _options(plugin_name, what, value, keys):
 
 def top_link_entry(plugin):
     link = plugin["top_link"]
-    _check_keys(plugin["name"], "top_link", link, TOP_LINK_KEYS, ("label", "url"))
-    if not isinstance(link["url"], (str, dict)):
-        raise PluginError("plugin %s: top_link.url must be a view name, URL or lookup mapping" % plugin["name"])
     entry = [link["label"], link["url"]]
-    options = _options(plugin["name"], "top_link", link, ("title", "target"))
+    options = _options(link, ("title", "target"))
     if options:
         entry.append(options)
     return entry
@@ -202,27 +185,19 @@ def top_link_entry(plugin):
 
 def open_with_entry(plugin):
     ow = plugin["open_with"]
-    _check_keys(plugin["name"], "open_with", ow, OPEN_WITH_KEYS, ("url", "supported_objects"))
-    supported = ow["supported_objects"]
-    if not isinstance(supported, list) or not all(isinstance(s, str) for s in supported):
-        raise PluginError("plugin %s: open_with.supported_objects must be a list of strings" % plugin["name"])
-    options = _options(plugin["name"], "open_with", ow, ("supported_objects", "label", "script_url", "target"))
-    return [ow.get("id") or plugin["app"], ow["url"], options]
+    return [ow.get("id") or plugin["app"], ow["url"], _options(ow, ("supported_objects", "label", "script_url",
+                                                                    "target"))]
 
 
 def panel_entry(plugin, what):
     panel = plugin[what]
-    _check_keys(plugin["name"], what, panel, PANEL_KEYS, ("label", "url"))
     return [panel["label"], panel["url"], panel.get("div_id") or plugin["app"]]
 
 
 def metadata_pane_entry(plugin):
     pane = plugin["metadata_pane"]
-    _check_keys(plugin["name"], "metadata_pane", pane, METADATA_PANE_KEYS, ("name", "label"))
     entry = {"name": pane["name"], "label": pane["label"]}
     if pane.get("index") is not None:
-        if not isinstance(pane["index"], int) or isinstance(pane["index"], bool):
-            raise PluginError("plugin %s: metadata_pane.index must be an integer" % plugin["name"])
         entry["index"] = pane["index"]
     return entry
 
@@ -243,24 +218,6 @@ def _identity(key, entry):
     return entry[2] if len(entry) > 2 else entry[1]  # center/right: the div id
 
 
-def _settings(plugin):
-    settings = plugin.get("settings") or {}
-    if not isinstance(settings, dict):
-        raise PluginError("plugin %s: settings must be a mapping of OMERO.web properties" % plugin["name"])
-    for key in settings:
-        if not isinstance(key, str) or not _PROPERTY_RE.match(key):
-            raise PluginError("plugin %s: %r is not a dotted OMERO property name" % (plugin["name"], key))
-        if key in REGISTRATION_KEYS:
-            raise PluginError(
-                "plugin %s: %s is managed from the plugin list (use app/top_link/open_with/... instead)"
-                % (plugin["name"], key)
-            )
-        if omero_config.newline_problem(omero_config.scalar_text(settings[key])):
-            raise PluginError("plugin %s: the value of %s holds a newline, which a *.omero file (read line by "
-                              "line by `omero load`) cannot carry" % (plugin["name"], key))
-    return settings
-
-
 def fallback_settings(plugins, given=()):
     """OMERO.web settings that no plugin of ``plugins`` and no property in ``given`` (the
     site's own) sets, with the collection's value: the webclient's own image viewer.
@@ -275,70 +232,139 @@ def fallback_settings(plugins, given=()):
     return dict((key, value) for key, value in sorted(FALLBACK_SETTINGS.items()) if key not in chosen)
 
 
-def _check_identity(index, plugin, seen):
-    """Name and app of one entry, checked for shape and duplicates."""
-    if not isinstance(plugin, dict):
-        raise PluginError("plugin #%d must be a mapping" % (index + 1))
-    name = plugin.get("name")
+# The UI hooks of a plugin entry: (keys allowed, keys required).
+HOOKS = {
+    "top_link": (TOP_LINK_KEYS, ("label", "url")),
+    "open_with": (OPEN_WITH_KEYS, ("url", "supported_objects")),
+    "center_plugin": (PANEL_KEYS, ("label", "url")),
+    "right_plugin": (PANEL_KEYS, ("label", "url")),
+    "metadata_pane": (METADATA_PANE_KEYS, ("name", "label")),
+}
+_PIN_HINT = "every pip must be pinned: NAME==VERSION, a wheel file, or a git URL at a 40-hex commit"
+
+
+def _hook_problems(where, key, hook):
+    allowed, required = HOOKS[key]
+    var = "%s.%s" % (where, key)
+    if not isinstance(hook, dict):
+        return [(var, "must be a dictionary with %s" % ", ".join(required))]
+    problems = [("%s.%s" % (var, k), "unknown setting; one of: %s" % ", ".join(sorted(allowed)))
+                for k in sorted(set(hook) - allowed, key=str)]
+    problems += [("%s.%s" % (var, k), "is required") for k in required if hook.get(k) in (None, "", [], {})]
+    if hook.get("options") is not None and not isinstance(hook["options"], dict):
+        problems.append((var + ".options", "must be a dictionary"))
+    if key == "top_link" and hook.get("url") and not isinstance(hook["url"], (str, dict)):
+        problems.append((var + ".url", "must be a view name, URL or lookup mapping"))
+    supported = hook.get("supported_objects")
+    if key == "open_with" and supported and not (isinstance(supported, list)
+                                                 and all(isinstance(o, str) for o in supported)):
+        problems.append((var + ".supported_objects", "must be a list of strings"))
+    index = hook.get("index")
+    if key == "metadata_pane" and index is not None and (not isinstance(index, int) or isinstance(index, bool)):
+        problems.append((var + ".index", "must be an integer"))
+    return problems
+
+
+def _identity_problems(where, plugin, seen, known):
+    problems = [("%s.%s" % (where, k), "unknown setting; one of: %s" % ", ".join(sorted(known)))
+                for k in sorted(set(plugin) - known, key=str)]
+    name, app = plugin.get("name"), plugin.get("app")
     if not isinstance(name, str) or not name:
-        raise PluginError("plugin #%d has no name" % (index + 1))
-    unknown = sorted(set(plugin) - PLUGIN_KEYS)
-    if unknown:
-        raise PluginError("plugin %s: unknown key(s) %s" % (name, ", ".join(unknown)))
-    if name in seen["names"]:
-        raise PluginError("plugin %s is listed twice" % name)
-    seen["names"][name] = True
-    app = plugin.get("app")
-    if not isinstance(app, str) or not _APP_RE.match(app):
-        raise PluginError("plugin %s: app must be a Python module name such as omero_figure" % name)
-    if app in seen["apps"]:
-        raise PluginError("plugin %s: app %s is already registered by plugin %s" % (name, app, seen["apps"][app]))
-    seen["apps"][app] = name
-    return name
+        problems.append((where + ".name", "is required (the plugin's name, e.g. omero-figure)"))
+    elif name in seen["names"]:
+        problems.append((where + ".name", "plugin '%s' is listed twice (also %s)" % (name, seen["names"][name])))
+    else:
+        seen["names"][name] = where
+    if app is None or app == "":
+        problems.append((where + ".app", "is required: the Django app to add to omero.web.apps (e.g. omero_figure)"))
+    elif not isinstance(app, str) or not APP_RE.match(app):
+        problems.append((where + ".app", "'%s' is not a Django app name: a Python module path like omero_figure "
+                                         "(letters, digits and '_', dots between; no '-')" % (app,)))
+    elif app in seen["apps"]:
+        problems.append((where + ".app", "web app '%s' is already registered by %s: list each app once"
+                         % (app, seen["apps"][app])))
+    else:
+        seen["apps"][app] = _named(where, plugin)
+    return problems
 
 
-def _check_requirement(name, plugin, seen):
+def _named(where, plugin):
+    """An item as other items' messages name it: ``plugins[0] (omero-figure)``."""
+    name = plugin.get("name")
+    return "%s (%s)" % (where, name) if isinstance(name, str) and name else where
+
+
+def _requirement_problems(where, plugin, seen):
     if plugin.get("pip") is None:
-        return None
+        return []
     try:
-        req = parse_requirement(plugin["pip"], default_name=name)
+        req = parse_requirement(plugin["pip"], default_name=plugin.get("name") or None)
     except PluginError as exc:
-        raise PluginError("plugin %s: %s" % (name, exc)) from None
-    if req["name"] in seen["dists"]:
-        raise PluginError(
-            "plugin %s: distribution %s is already installed by plugin %s"
-            % (name, req["name"], seen["dists"][req["name"]])
-        )
-    seen["dists"][req["name"]] = name
-    return req
+        return [(where + ".pip", str(exc) if "pinned" in str(exc) else "%s (%s)" % (exc, _PIN_HINT))]
+    dist = req["name"]
+    if dist in seen["dists"]:
+        return [(where + ".pip", "distribution %s is already installed by %s" % (dist, seen["dists"][dist]))]
+    seen["dists"][dist] = _named(where, plugin)
+    return []
 
 
-def validate_plugins(plugins):
-    """Check a plugin list; return it normalised (each entry gets ``requirement``).
+def _settings_problems(where, plugin, seen):
+    settings = plugin.get("settings")
+    if settings is None:
+        return []
+    if not isinstance(settings, dict):
+        return [(where + ".settings", "must be a dictionary of OMERO.web properties to values")]
+    problems = []
+    for key, value in settings.items():
+        var = "%s.settings['%s']" % (where, key)
+        problem = omero_config.property_name_problem(key)
+        if problem:
+            problems.append((var, "invalid OMERO property name: %s" % problem))
+        elif key in REGISTRATION_KEYS:
+            problems.append((var, "%s is managed from the plugin list (use app/top_link/open_with/... instead)" % key))
+        elif omero_config.newline_problem(omero_config.scalar_text(value)):
+            problems.append((var, omero_config.newline_problem("\n")))
+        elif key in seen["settings"] and seen["settings"][key][1] != value:
+            problems.append((var, "conflicts with the value set by %s" % seen["settings"][key][0]))
+        else:
+            seen["settings"].setdefault(key, (_named(where, plugin), value))
+    return problems
 
-    Errors (PluginError) name the plugin: unknown keys, missing name/app, a duplicate
-    plugin name, app or distribution, unpinned requirements, malformed UI hooks, and
-    two plugins setting the same property to different values.
-    """
+
+def plugin_problems(plugins, var="plugins", extra_keys=(), apps=None):
+    """``(variable, message)`` of every problem of a plugin list: the one validator, used by
+    the omero_web_plugins module (``var`` ``plugins``) and the site model
+    (``omero_web_plugins``, whose entries may hold ``extra_keys``; ``apps`` maps apps the
+    site registers otherwise to where). Variables name the item: ``plugins[0].pip``."""
     if plugins is None:
         return []
     if not isinstance(plugins, list):
-        raise PluginError("the plugin list must be a list")
-    seen = {"names": {}, "apps": {}, "dists": {}, "settings": {}}
-    result = []
+        return [(var, "must be a list of plugins")]
+    seen = {"names": {}, "apps": dict(apps or {}), "dists": {}, "settings": {}}
+    known = PLUGIN_KEYS | frozenset(extra_keys)
+    problems = []
     for index, plugin in enumerate(plugins):
-        name = _check_identity(index, plugin, seen)
-        entry = dict(plugin, requirement=_check_requirement(name, plugin, seen))
-        for key, value in _settings(plugin).items():
-            if key in seen["settings"] and seen["settings"][key][1] != value:
-                raise PluginError(
-                    "plugin %s: %s conflicts with the value set by plugin %s" % (name, key, seen["settings"][key][0])
-                )
-            seen["settings"][key] = (name, value)
-        # Build the hooks once here so that malformed ones fail now, with the name.
-        _contributions(entry)
-        result.append(entry)
-    return result
+        where = "%s[%d]" % (var, index)
+        if not isinstance(plugin, dict):
+            problems.append((where, "must be a dictionary with at least name and app"))
+            continue
+        problems.extend(_identity_problems(where, plugin, seen, known))
+        problems.extend(_requirement_problems(where, plugin, seen))
+        for key in HOOKS:
+            if plugin.get(key) is not None:
+                problems.extend(_hook_problems(where, key, plugin[key]))
+        problems.extend(_settings_problems(where, plugin, seen))
+    return problems
+
+
+def validate_plugins(plugins):
+    """Check a plugin list (:func:`plugin_problems`); return it normalised (each entry gets
+    ``requirement``), or raise PluginError naming every problem and its item."""
+    problems = plugin_problems(plugins)
+    if problems:
+        raise PluginError("; ".join("%s: %s" % problem for problem in problems))
+    return [dict(p, requirement=None if p.get("pip") is None else parse_requirement(p["pip"], p["name"]))
+            for p in plugins or []]
 
 
 def _contributions(plugin):
@@ -398,7 +424,7 @@ def registration(plugins, base=None, removed=None):
             continue
         try:
             contributions = _contributions(old)
-        except (KeyError, PluginError, TypeError):
+        except (AttributeError, KeyError, PluginError, TypeError):
             continue  # an old entry we cannot read any more: nothing to subtract
         for key, entries in contributions.items():
             drop[key].update(_identity(key, e) for e in entries)
@@ -421,7 +447,7 @@ def registration(plugins, base=None, removed=None):
         out[key] = merged
     settings = {}
     for plugin in plugins:
-        settings.update(_settings(plugin))
+        settings.update(plugin.get("settings") or {})
     out["settings"] = dict(sorted(settings.items()))
     return out
 

@@ -40,6 +40,8 @@ description:
     will load (the C(*.omero) files of the config directory with the new file, then the C(CONFIG_*) variables), and
     with Django set up from OMERO.web's settings, that each registered app imports and exposes a C(urls) module
     with C(urlpatterns). A failure names the plugin, and the registration file is then left unchanged.
+  - An invalid plugin list fails before anything changes, each problem named by its item (C(plugins[0].pip)), with the
+    validator and messages the site model uses for C(omero_web_plugins).
   - Why a custom module is needed, in short, is explained in the module's source docstring.
 author:
   - omero_docker.stack developers (@omero-docker)

@@ -116,12 +116,12 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     layout = pathlib_.site_paths(catalog, services, settings, errors)
     secrets = secretlib.validate(site, secret_values, catalog, services, errors)
     server_ops, web_ops = omero_defaults.site_config(site, errors)
-    plugins = pluginlib.check(site.get("omero_web_plugins"), web_ops, errors)
+    plugins = pluginlib.check(site.get("omero_web_plugins"), web_ops, local_files, errors)
     scripts, script_folders = scriptlib.site_scripts(site, errors)
     groups, users = accounts.site_accounts(site, errors)
     errors.extend(omero_values.backend_problems(site.get("omero_web_config"), services))
     imagelib.validate_inputs(site, raw_plugins, local_files, errors)
-    in_image_plugins = [] if errors else pluginlib.strict(raw_plugins, local_files, errors)
+    in_image_plugins = [] if errors else pluginlib.in_image(raw_plugins, local_files)
     if errors:
         raise SiteModelError(errors)
     return {"settings": settings, "services": services, "local_files": local_files, "layout": layout,

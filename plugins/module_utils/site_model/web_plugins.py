@@ -7,11 +7,12 @@
 """The site's OMERO.web plugins (``omero_web_plugins``), as the site model checks them.
 
 Registering them is the job of the images stage (the omero_web_plugins module, with
-module_utils/web_plugins.py): the model checks the list twice, loosely first (each
-entry's shape, names and apps listed once), then, when nothing else is wrong, with that
-module's own rules on the list as the site image holds it. It also routes the plugin
-settings that are site secrets to OMERO.web's env file, and says where the registration
-file the images stage writes is mounted.
+module_utils/web_plugins.py): the model checks the list once, with that module's own
+validator (:func:`~web_plugins.plugin_problems`, one set of messages, each naming the
+item, e.g. ``omero_web_plugins[0].pip``) on the list as the site image holds it (a wheel
+at its in-image path), before any host changes. It also routes the plugin settings that
+are site secrets to OMERO.web's env file, and says where the registration file the images
+stage writes is mounted.
 """
 
 from __future__ import annotations
@@ -23,89 +24,39 @@ import posixpath
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import images as imagelib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import omero_config
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import err
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.omero_values import APP_RE
-from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import (
-    REGISTRATION_KEYS,
-    PluginError,
-    parse_requirement,
-    validate_plugins,
-)
+from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import REGISTRATION_KEYS, plugin_problems
 
 # Written by the images stage (omero_web_plugins module), loaded before the site's *.omero file.
 WEB_PLUGINS_FILE_NAME = "20-plugins.omero"
 
 
-def _check_plugin_parts(item, var, errors):
-    for key in ("top_link", "center_plugin", "right_plugin"):
-        link = item.get(key)
-        if link is not None and (not isinstance(link, dict) or not link.get("label") or not link.get("url")):
-            err(errors, "%s.%s" % (var, key), "takes {label: TEXT, url: URL}")
-    for key in ("open_with", "settings"):
-        if item.get(key) is not None and not isinstance(item[key], dict):
-            err(errors, "%s.%s" % (var, key), "must be a dictionary")
-    settings = item.get("settings") if isinstance(item.get("settings"), dict) else {}
-    for prop, value in settings.items():
-        problem = omero_config.property_name_problem(prop)
-        if problem:
-            err(errors, "%s.settings['%s']" % (var, prop), "invalid OMERO property name: %s" % problem)
-        elif omero_config.newline_problem(omero_config.scalar_text(value)):
-            err(errors, "%s.settings['%s']" % (var, prop), omero_config.newline_problem("\n"))
+# Keys of an omero_web_plugins entry the images stage reads besides the module's.
+SITE_KEYS = ("requires", "secret_settings")
 
 
-def check(plugins, web_ops, errors):
-    """Loose validation of omero_web_plugins (registration is the web plugins role's job)."""
-    result = []
+def _as_in_image(plugin, local_files):
+    """An entry as the site image holds it: a wheel found on the controller at its in-image
+    path; one not found has no pip here (images.py reports it)."""
+    if not isinstance(plugin, dict) or not imagelib.is_wheel_file(plugin.get("pip")):
+        return plugin
+    wheel = imagelib.wheel_copy(plugin["pip"], local_files)
+    return dict(plugin, pip=wheel[0] if wheel else None)
+
+
+def check(plugins, web_ops, local_files, errors):
+    """omero_web_plugins checked with the omero_web_plugins module's validator; a copy."""
     apps = dict((json.loads(text), "omero_web_config['omero.web.apps']")
                 for op, prop, text in web_ops if op == "append" and prop == "omero.web.apps"
                 and isinstance(json.loads(text), str))
-    names = set()
-    for i, item in enumerate(plugins or []):
-        var = "omero_web_plugins[%d]" % i
-        if not isinstance(item, dict):
-            err(errors, var, "must be a dictionary with at least name and app")
-            continue
-        name, app = item.get("name"), item.get("app")
-        if not isinstance(name, str) or not name:
-            err(errors, var + ".name", "is required (the plugin's name, e.g. omero-figure)")
-        elif name in names:
-            err(errors, var + ".name", "plugin '%s' is listed twice" % name)
-        names.add(name if isinstance(name, str) else "")
-        if app is None or app == "":
-            err(errors, var + ".app", "is required: the Django app to add to omero.web.apps (e.g. omero_figure)")
-        elif not isinstance(app, str) or not APP_RE.match(app):
-            err(errors, var + ".app", "'%s' is not a Django app name: a Python module path like omero_figure "
-                                      "(letters, digits and '_', dots between; no '-')" % (app,))
-        elif app in apps:
-            err(errors, var + ".app", "web app '%s' is already registered by %s: list each app once"
-                % (app, apps[app]))
-        else:
-            apps[app] = var
-        _check_plugin_parts(item, var, errors)
-        result.append(copy.deepcopy(item))
-    return result
+    plugins = plugins if isinstance(plugins, list) else []
+    errors.extend(plugin_problems([_as_in_image(p, local_files) for p in plugins], "omero_web_plugins",
+                                  SITE_KEYS, apps))
+    return copy.deepcopy(plugins)
 
 
-def strict(plugins, local_files, errors):
-    """The plugin list as the site image holds it (wheels at their in-image path),
-    checked with the same rules as the omero_web_plugins module."""
-    dummy, dummy2, in_image = imagelib.web_requirements(plugins, [], local_files)
-    hint = "every pip must be pinned: NAME==VERSION, a wheel file, or a git URL at a 40-hex commit"
-    bad_pips = 0
-    for i, entry in enumerate(in_image):
-        try:
-            if entry.get("pip") is not None:
-                parse_requirement(entry["pip"], entry.get("name"))
-        except PluginError as exc:
-            err(errors, "omero_web_plugins[%d].pip" % i, str(exc) if "pinned" in str(exc) else "%s (%s)"
-                % (exc, hint))
-            bad_pips += 1
-    for i in range(len(in_image) if not bad_pips else 0):
-        try:
-            validate_plugins(in_image[:i + 1])
-        except PluginError as exc:
-            err(errors, "omero_web_plugins[%d]" % i, str(exc))
-            break
-    return in_image
+def in_image(plugins, local_files):
+    """The checked plugin list as the site image holds it (what the images stage registers)."""
+    return imagelib.web_requirements(plugins, [], local_files)[2]
 
 
 def secret_env(services, plugins, catalog, errors):

@@ -169,7 +169,7 @@ def test_register_only_app_must_already_be_importable(env, wheels):
 
 
 def test_invalid_list_fails_before_touching_anything(env, wheels):
-    with pytest.raises(mod.ModuleFailure, match="plugin alpha: pip requirement 'alpha-plugin>=1' is not pinned"):
+    with pytest.raises(mod.ModuleFailure, match=r"plugins\[0\]\.pip: pip requirement 'alpha-plugin>=1' is not pinned"):
         run(env, [{"name": "alpha", "pip": "alpha-plugin>=1", "app": "alpha_app"}])
     assert installed(env) == {} and not Path(env["params"]["state_file"]).exists()
 

@@ -83,15 +83,17 @@ def test_apps_follow_site_apps_without_duplicates():
 
 def test_duplicate_app_is_an_error_naming_both_plugins():
     other = dict(PARADE, name="parade-fork", pip="omero-parade-fork==1.0")
-    with pytest.raises(wp.PluginError, match=r"parade-fork: app omero_parade is already registered by plugin omero-"):
+    with pytest.raises(wp.PluginError, match=r"plugins\[1\]\.app: web app 'omero_parade' is already registered by "
+                                          r"plugins\[0\] \(omero-parade\)"):
         wp.registration([PARADE, other])
 
 
 def test_duplicate_name_and_distribution_are_errors():
-    with pytest.raises(wp.PluginError, match="listed twice"):
+    with pytest.raises(wp.PluginError, match=r"plugins\[1\]\.name: plugin 'omero-figure' is listed twice"):
         wp.validate_plugins([FIGURE, dict(FIGURE)])
     clash = dict(PARADE, name="x", app="x_app", pip="omero_figure==8.0.0")
-    with pytest.raises(wp.PluginError, match="distribution omero-figure is already installed by plugin omero-figure"):
+    with pytest.raises(wp.PluginError, match=r"plugins\[1\]\.pip: distribution omero-figure is already installed by "
+                                          r"plugins\[0\] \(omero-figure\)"):
         wp.validate_plugins([FIGURE, clash])
 
 
@@ -153,7 +155,8 @@ def test_removed_plugins_are_subtracted_from_a_live_base():
 
 def test_settings_conflicts_and_reserved_keys():
     a = dict(PARADE, settings={"omero.web.viewer.view": "x.views.index"})
-    with pytest.raises(wp.PluginError, match="omero-parade: omero.web.viewer.view conflicts with .* omero-iviewer"):
+    with pytest.raises(wp.PluginError, match=r"plugins\[1\]\.settings\['omero\.web\.viewer\.view'\]: "
+                                          r"conflicts with .* \(omero-iviewer\)"):
         wp.validate_plugins([IVIEWER, a])
     b = dict(PARADE, settings={"omero.web.apps": '["x"]'})
     with pytest.raises(wp.PluginError, match="managed from the plugin list"):
@@ -163,19 +166,19 @@ def test_settings_conflicts_and_reserved_keys():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"top_link": {"label": "Figure"}}, "top_link.url is required"),
-        ({"top_link": {"label": "F", "url": "x", "colour": "red"}}, "unknown top_link key"),
-        ({"open_with": {"url": "new_figure"}}, "open_with.supported_objects is required"),
-        ({"open_with": {"url": "x", "supported_objects": "images"}}, "must be a list of strings"),
-        ({"center_plugin": {"url": "x.js.html"}}, "center_plugin.label is required"),
-        ({"metadata_pane": {"name": "a", "label": "A", "index": "1"}}, "index must be an integer"),
-        ({"app": "omero-figure"}, "app must be a Python module name"),
-        ({"colour": 1}, "unknown key"),
-        ({"settings": {"notdotted": 1}}, "not a dotted OMERO property"),
+        ({"top_link": {"label": "Figure"}}, r"\.top_link\.url: is required"),
+        ({"top_link": {"label": "F", "url": "x", "colour": "red"}}, r"\.top_link\.colour: unknown setting"),
+        ({"open_with": {"url": "new_figure"}}, r"\.open_with\.supported_objects: is required"),
+        ({"open_with": {"url": "x", "supported_objects": "images"}}, r"\.open_with\.supported_objects: must be a list"),
+        ({"center_plugin": {"url": "x.js.html"}}, r"\.center_plugin\.label: is required"),
+        ({"metadata_pane": {"name": "a", "label": "A", "index": "1"}}, r"\.metadata_pane\.index: must be an integer"),
+        ({"app": "omero-figure"}, r"\.app: 'omero-figure' is not a Django app name"),
+        ({"colour": 1}, r"\.colour: unknown setting"),
+        ({"settings": {"notdotted": 1}}, r"\.settings\['notdotted'\]: invalid OMERO property name: .*not a dotted"),
     ],
 )
-def test_malformed_hooks_fail_with_plugin_name(change, message):
-    with pytest.raises(wp.PluginError, match="omero-figure: .*" + message):
+def test_malformed_hooks_fail_naming_the_item(change, message):
+    with pytest.raises(wp.PluginError, match=r"^plugins\[0\]" + message):
         wp.validate_plugins([dict(FIGURE, **change)])
 
 
@@ -226,3 +229,31 @@ def test_registration_file_and_site_file_write_values_alike():
     assert set(site_lines) <= set(plugin_lines)
     registered = [line for line in plugin_lines if line.startswith("config set -- " + wp.APPS + " ")]
     assert registered == [oc.render([("set", wp.APPS, oc.scalar_text(["omero_parade"]))]).strip()]
+
+
+BAD_LIST = [
+    dict(FIGURE, pip="omero-figure>=8"),
+    dict(IVIEWER, app="omero_figure", open_with={"url": "x"}),
+    dict(PARADE, name="omero-figure", settings={"omero.web.apps": "[]", "omero.web.a.b": 1}),
+    "not a plugin",
+]
+
+
+def test_one_validator_for_the_module_and_the_site_model():
+    """The site model reports the module's problems, the same messages, under its variable."""
+    from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
+    from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import build_site_model
+
+    problems = wp.plugin_problems(BAD_LIST)
+    assert [v for v, _m in problems] == [
+        "plugins[0].pip", "plugins[1].app", "plugins[1].open_with.supported_objects", "plugins[2].name",
+        "plugins[2].settings['omero.web.apps']", "plugins[2].settings['omero.web.a.b']", "plugins[3]"]
+    with pytest.raises(wp.PluginError) as module_error:
+        wp.validate_plugins(BAD_LIST)
+    assert str(module_error.value) == "; ".join("%s: %s" % p for p in problems)
+    site = {"omero_site_name": "t", "omero_site_base_dir": "/srv/t", "omero_web_plugins": BAD_LIST}
+    with pytest.raises(SiteModelError) as site_error:
+        build_site_model(site, {})
+    reported = [(v, m) for v, m in site_error.value.errors if v.startswith("omero_web_plugins")]
+    assert reported == [(v.replace("plugins", "omero_web_plugins", 1), m.replace("plugins[", "omero_web_plugins["))
+                        for v, m in problems]

@@ -80,7 +80,7 @@ def test_unpinned_or_invalid_requirements_are_refused(req, message):
 
 
 def test_validation_error_names_the_plugin():
-    with pytest.raises(wp.PluginError, match="plugin omero-figure: pip requirement 'omero-figure>=8' is not pinned"):
+    with pytest.raises(wp.PluginError, match=r"plugins\[0\]\.pip: pip requirement 'omero-figure>=8' is not pinned"):
         wp.validate_plugins([{"name": "omero-figure", "pip": "omero-figure>=8", "app": "omero_figure"}])
 
 
