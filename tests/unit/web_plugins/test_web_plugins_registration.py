@@ -83,8 +83,8 @@ def test_apps_follow_site_apps_without_duplicates():
 
 def test_duplicate_app_is_an_error_naming_both_plugins():
     other = dict(PARADE, name="parade-fork", pip="omero-parade-fork==1.0")
-    with pytest.raises(wp.PluginError, match=r"plugins\[1\]\.app: web app 'omero_parade' is already registered by "
-                                          r"plugins\[0\] \(omero-parade\)"):
+    message = r"plugins\[1\]\.app: web app 'omero_parade' is already registered by plugins\[0\] \(omero-parade\)"
+    with pytest.raises(wp.PluginError, match=message):
         wp.registration([PARADE, other])
 
 
@@ -92,8 +92,8 @@ def test_duplicate_name_and_distribution_are_errors():
     with pytest.raises(wp.PluginError, match=r"plugins\[1\]\.name: plugin 'omero-figure' is listed twice"):
         wp.validate_plugins([FIGURE, dict(FIGURE)])
     clash = dict(PARADE, name="x", app="x_app", pip="omero_figure==8.0.0")
-    with pytest.raises(wp.PluginError, match=r"plugins\[1\]\.pip: distribution omero-figure is already installed by "
-                                          r"plugins\[0\] \(omero-figure\)"):
+    message = r"plugins\[1\]\.pip: distribution omero-figure is already installed by plugins\[0\] \(omero-figure\)"
+    with pytest.raises(wp.PluginError, match=message):
         wp.validate_plugins([FIGURE, clash])
 
 
@@ -155,8 +155,8 @@ def test_removed_plugins_are_subtracted_from_a_live_base():
 
 def test_settings_conflicts_and_reserved_keys():
     a = dict(PARADE, settings={"omero.web.viewer.view": "x.views.index"})
-    with pytest.raises(wp.PluginError, match=r"plugins\[1\]\.settings\['omero\.web\.viewer\.view'\]: "
-                                          r"conflicts with .* \(omero-iviewer\)"):
+    message = r"plugins\[1\]\.settings\['omero\.web\.viewer\.view'\]: conflicts with .* \(omero-iviewer\)"
+    with pytest.raises(wp.PluginError, match=message):
         wp.validate_plugins([IVIEWER, a])
     b = dict(PARADE, settings={"omero.web.apps": '["x"]'})
     with pytest.raises(wp.PluginError, match="managed from the plugin list"):
