@@ -61,7 +61,6 @@ MODEL_SCHEMA = 1
 # The names this module has always offered, now defined in the modules above.
 LABEL_PREFIX = compose.LABEL_PREFIX
 HASH_LABEL = compose.HASH_LABEL
-CADVISOR_MOUNTS = compose.CADVISOR_MOUNTS
 OMERO_FILE_NAME = omero_defaults.OMERO_FILE_NAME
 SERVER_MANAGED = omero_defaults.SERVER_MANAGED
 WEB_MANAGED = omero_defaults.WEB_MANAGED
@@ -77,7 +76,7 @@ ULIMIT_NAMES = resources.ULIMIT_NAMES
 required_secrets = secretlib.required_secrets
 
 __all__ = [
-    "CADVISOR_MOUNTS", "DICT_VARIABLES", "HASH_LABEL", "LABEL_PREFIX", "LIST_VARIABLES", "MODEL_SCHEMA",
+    "DICT_VARIABLES", "HASH_LABEL", "LABEL_PREFIX", "LIST_VARIABLES", "MODEL_SCHEMA",
     "OMERO_FILE_NAME", "OUTPUT_VARIABLES", "PORT_OVERRIDE_KEYS", "SERVER_MANAGED", "SERVICE_OVERRIDE_KEYS",
     "SITE_DEFAULTS", "ULIMIT_NAMES", "WEB_MANAGED", "WEB_PLUGINS_FILE_NAME", "WEB_PREFIXES", "SiteModelError",
     "build_site_model", "enabled_services", "image_reference", "parse_image", "required_secrets", "secrets_needed",
@@ -169,7 +168,7 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
     server_ops, web_ops = omero_defaults.ops(settings, services, checked["server_ops"], checked["web_ops"], plugins)
     registration_base, web_ops = pluginlib.registration_split(web_ops)
     images = imagelib.site_images(services, enabled, settings, site, checked["local_files"])
-    web_registration = pluginlib.registration(paths, enabled, plugins, registration_base)
+    web_registration = pluginlib.registration(paths, services, enabled, plugins, registration_base)
     renderer = compose.Renderer(catalog, settings, services, paths=paths, used_paths=used_paths,
                                 secrets=(values, given, set(generated)),
                                 omero_files=omero_defaults.render_files(server_ops, web_ops),

@@ -59,10 +59,15 @@ def in_image(plugins, local_files):
     return imagelib.web_requirements(plugins, [], local_files)[2]
 
 
+def _web(services, names):
+    """The service of ``names`` that runs OMERO.web (catalog ``omero_config: web``), or None."""
+    return next((services[n] for n in names if services[n].get("omero_config") == "web"), None)
+
+
 def secret_env(services, plugins, catalog, errors):
     """Plugin settings whose value is a site secret travel as CONFIG_* variables in
     OMERO.web's root-only env file (never in a rendered *.omero file)."""
-    web = services.get("omeroweb")
+    web = _web(services, sorted(services))
     for i, plugin in enumerate(plugins):
         given = plugin.get("secret_settings") if isinstance(plugin, dict) else None
         if given is None:
@@ -95,15 +100,15 @@ def registration_split(web_ops):
     return base, rest
 
 
-def registration(paths, enabled, plugins, base_config):
+def registration(paths, services, enabled, plugins, base_config):
     """Where OMERO.web's registration file is written and mounted, and what it holds; None
     without OMERO.web."""
-    if "omeroweb" not in enabled:
+    web = _web(services, enabled)
+    if web is None:
         return None
-    web_dir = posixpath.join(paths["config"], "omeroweb")
     return {
         "plugins": plugins,
         "base_config": base_config,
-        "file": posixpath.join(web_dir, WEB_PLUGINS_FILE_NAME),
-        "target": "/opt/omero/web/config/" + WEB_PLUGINS_FILE_NAME,
+        "file": posixpath.join(paths["config"], web["name"], WEB_PLUGINS_FILE_NAME),
+        "target": posixpath.join(web["omero_config_dir"], WEB_PLUGINS_FILE_NAME),
     }
