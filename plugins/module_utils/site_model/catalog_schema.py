@@ -14,6 +14,7 @@ are documented in the header comment of catalog.yml.
 
 from __future__ import annotations
 
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import omero_defaults, placeholders
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.config_files import GENERATORS
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.images import BUILD_INPUTS
 
@@ -69,6 +70,9 @@ SERVICE = _record({
     "database_role": _record({"user": _STR, "database": _STR, "secret": _STR}, ("user", "database", "secret")),
     "script_folders_target": _STR,
     "env": _map(_STR),
+    "address": _record({"port": _INT}, ("port",)),
+    "external": _record({"secrets": _STRS}),
+    "external_env": _map(_map(_STR)),
     "omero_config": _enum("server", "web"),
     "omero_config_dir": _STR,
     "healthcheck": _map(_ANY),
@@ -93,13 +97,20 @@ SERVICE = _record({
     "web_backend": _record({"label": _STR, "mentions": _STR}, ("label", "mentions")),
 }, ("description", "enabled", "uid", "gid"))
 
+_OMERO_COMPONENT = _record({
+    "managed": _map(_STR),
+    "defaults": _list(_record({"property": _STR, "value": _ANY, "when_enabled": _STR,
+                               "derived": _enum(*sorted(omero_defaults.GENERATORS))})),
+})
+
 CATALOG = _record({
     "catalog_version": _INT,
     "services": _map(SERVICE),
+    "omero_properties": _record({"server": _OMERO_COMPONENT, "web": _OMERO_COMPONENT}, ("server", "web")),
     "paths": _map(_record({"default": _STR, "uid": _INT, "gid": _INT, "mode": _STR, "service": _STR},
                           ("default", "mode"))),
     "secrets": _map(_record({"description": _STR, "required_by": _STRS}, ("description",))),
-}, ("catalog_version", "services", "paths", "secrets"))
+}, ("catalog_version", "services", "omero_properties", "paths", "secrets"))
 
 _TYPES = {"str": (str, "a string"), "int": (int, "an integer"), "bool": (bool, "true or false"),
           "record": (dict, "a mapping"), "map": (dict, "a mapping"), "list": (list, "a list"),
@@ -150,6 +161,8 @@ def _service_references(svc, catalog):
     refs.extend(("volumes", vol["path"], "paths") for vol in svc.get("volumes") or [])
     refs.extend((key, sname, "secrets") for key in ("secret_files", "secret_env")
                 for sname in (svc.get(key) or {}).values())
+    refs.extend(("external.secrets", sname, "secrets") for sname in (svc.get("external") or {}).get("secrets") or [])
+    refs.extend(("external_env", dep, "services") for dep in svc.get("external_env") or {})
     return [(key, ref, kind) for key, ref, kind in refs if ref not in catalog[kind]]
 
 
@@ -171,6 +184,41 @@ def _service_problems(name, svc, catalog):
         problems.append((where, "takes omero_config and omero_config_dir together"))
     if svc.get("docker_socket") and svc.get("docker_socket_opt_in"):
         problems.append((where, "takes docker_socket (always mounted) or docker_socket_opt_in, not both"))
+    if "external" in svc and not svc.get("address"):
+        problems.append((where + ".external", "needs address: the port its consumers reach it at"))
+    problems.extend((where + ".external_env", "names '%s', which cannot be external" % dep)
+                    for dep in svc.get("external_env") or {} if "external" not in catalog["services"].get(dep, {}))
+    placed = dict((key, svc.get(key)) for key in ("env", "external_env", "config_files", "probes"))
+    problems.extend(_placeholder_problems(where, placed, catalog))
+    return problems
+
+
+def _placeholder_problems(where, value, catalog):
+    """Placeholders of ``value`` that name an unknown site key or a service without ``address``."""
+    problems = []
+    for ref in placeholders.references(value):
+        kind, name = ref[0], ref[1]
+        if kind == "site" and name not in placeholders.SITE_KEYS:
+            problems.append((where, "placeholder {site.%s}: known: %s" % (name, ", ".join(sorted(
+                placeholders.SITE_KEYS)))))
+        elif kind == "address" and not (catalog["services"].get(name) or {}).get("address"):
+            problems.append((where, "placeholder {address.%s.*} names a service without address" % name))
+    return problems
+
+
+def _omero_problems(catalog):
+    """Each default of omero_properties is a property with a value or a generator."""
+    problems = []
+    for component, spec in catalog["omero_properties"].items():
+        for i, entry in enumerate(spec.get("defaults") or []):
+            where = "omero_properties.%s.defaults[%d]" % (component, i)
+            if ("derived" in entry) == ("property" in entry or "value" in entry) or (
+                    "property" in entry) != ("value" in entry):
+                problems.append((where, "takes either property and value (and when_enabled), or derived"))
+            if entry.get("when_enabled") and entry["when_enabled"] not in catalog["services"]:
+                problems.append((where + ".when_enabled", "names service '%s', which the catalog does not have"
+                                 % entry["when_enabled"]))
+            problems.extend(_placeholder_problems(where, entry.get("value"), catalog))
     return problems
 
 
@@ -182,6 +230,7 @@ def problems(catalog):
         return found
     for name, svc in catalog["services"].items():
         found.extend(_service_problems(name, svc, catalog))
+    found.extend(_omero_problems(catalog))
     for key, path in catalog["paths"].items():
         if path.get("service") and path["service"] not in catalog["services"]:
             found.append(("paths.%s.service" % key, "names service '%s', which the catalog does not have"

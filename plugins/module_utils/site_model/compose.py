@@ -18,9 +18,9 @@ import copy
 import hashlib
 import json
 import posixpath
-import re
 
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import config_files as configlib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import placeholders
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import scripts as scriptlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import services as servicelib
@@ -30,18 +30,6 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.omer
 LABEL_PREFIX = "org.omero-docker.stack"
 HASH_LABEL = LABEL_PREFIX + ".inputs-hash"
 DOCKER_SOCKET = "/var/run/docker.sock"
-# Host mounts now come from the catalog (``host_mounts``); model.py still re-exports this
-# name (that file is another change's), so it stays, empty, until that alias goes.
-CADVISOR_MOUNTS = ()
-
-_PLACEHOLDER_RE = re.compile(r"\{site\.([a-z_]+)\}")
-
-
-def subst(value, context):
-    """``value`` with its ``{site.<name>}`` placeholders filled from ``context``."""
-    if not isinstance(value, str):
-        return value
-    return _PLACEHOLDER_RE.sub(lambda m: str(context[m.group(1)]), value)
 
 
 def _canonical_hash(data):
@@ -70,20 +58,18 @@ class Renderer:
         self.script_folders = list(script_folders)
         self.enabled = servicelib.enabled(services)
         self.site_name = settings["omero_site_name"]
-        self.context = {
-            "omero_db_name": settings["omero_site_db_name"],
-            "omero_db_user": settings["omero_site_db_user"],
-            "plugin_db_name": settings["omero_site_plugin_db_name"],
-            "plugin_db_user": settings["omero_site_plugin_db_user"],
-            "site_name": self.site_name,
-        }
+        self.context = placeholders.context(settings, services)
         self.files, self.env_files, self.secret_files, self.directories = [], [], [], []
         self.compose_services, self.compose_secrets, self.hashes = {}, {}, {}
         self.secret_refs = {}
 
     def fill(self, value):
-        """``value`` with its ``{site.*}`` placeholders filled."""
-        return subst(value, self.context)
+        """``value`` (YAML data) with its placeholders filled (placeholders.py)."""
+        return placeholders.fill_data(value, self.context)
+
+    def fill_text(self, value):
+        """``value`` (a string) with its placeholders filled."""
+        return placeholders.fill_text(value, self.context)
 
     def secret_ref(self, sname):
         if sname not in self.secret_refs:
@@ -123,7 +109,8 @@ class Renderer:
             mounts.append(_bind(reg["file"], reg["target"]))
             inputs["web_registration"] = {"plugins": reg["plugins"], "base_config": reg["base_config"]}
         for fname, spec in svc["config_files"].items():
-            rendered[fname] = (configlib.render(spec, self.services, self.enabled, self.fill), spec["target"])
+            rendered[fname] = (configlib.render(spec, self.services, self.enabled, self.fill, self.fill_text),
+                               spec["target"])
         config_dir = posixpath.join(self.paths["config"], name)
         for fname in sorted(rendered):
             content, target = rendered[fname]
@@ -139,7 +126,10 @@ class Renderer:
     def env_file(self, name, svc, inputs):
         """One root-only env file per service: plain settings and secrets without *_FILE support."""
         env = {"TZ": self.settings["omero_site_timezone"]}
-        env.update((key, subst(value, self.context)) for key, value in svc["env"].items())
+        env.update((key, self.fill_text(value)) for key, value in svc["env"].items())
+        # What a consumer needs besides the host of an external provider (its port).
+        env.update((key, self.fill_text(value)) for provider, extra in sorted(svc["external_env"].items())
+                   if self.services[provider].get("external") for key, value in extra.items())
         path = posixpath.join(self.paths["env"], name + ".env")
         self.env_files.append({"path": path, "service": name, "env": env, "secret_env": dict(svc["secret_env"]),
                                "owner": 0, "group": 0, "mode": "0600"})
@@ -257,8 +247,13 @@ class Renderer:
         return compose
 
     def summary(self):
+        """The ``services`` part of the model: every service of the catalog; an external one
+        with its ``external`` address (and no container: not enabled, no ports)."""
+        return dict((name, self._summary(name, svc)) for name, svc in sorted(self.services.items()))
+
+    def _summary(self, name, svc):
         mirror = self.settings["omero_site_registry_mirror"]
-        return dict((name, {
+        summary = {
             "enabled": svc["enabled"],
             "description": svc.get("description", ""),
             "image": svc.get("run_image") or image_reference(svc["image"], mirror),
@@ -266,11 +261,14 @@ class Renderer:
             "base_image": image_reference(svc["image"], mirror) if svc.get("build") else "",
             "uid": svc["uid"],
             "gid": svc["gid"],
-            "ports": svc["published_ports"],
+            "ports": [] if svc.get("external") else svc["published_ports"],
             "depends_on": list(svc["depends_on"]),
             "env_file": posixpath.join(self.paths["env"], name + ".env") if svc["enabled"] else "",
             "inputs_hash": self.hashes.get(name, ""),
-        }) for name, svc in sorted(self.services.items()))
+        }
+        if svc.get("external"):
+            summary["external"] = dict(svc["external"])
+        return summary
 
     def stale_paths(self):
         """Files this collection rendered for services that are now disabled (never data)."""

@@ -6,13 +6,14 @@
 # Do not use it from other collections or standalone plugins/modules!
 """The generated configuration files of a service (catalog ``config_files``).
 
-Each file is the catalog's ``text`` or ``content`` (YAML data) with its ``{site.*}``
-placeholders filled, plus the lists of its ``derived`` entries (dotted key -> generator),
-which a generator derives from the catalog entries of the enabled services (an empty
-list is left out):
+Each file is the catalog's ``text`` or ``content`` (YAML data) with its placeholders
+filled (placeholders.py), plus the lists of its ``derived`` entries (dotted key ->
+generator), which a generator derives from the catalog entries of the enabled services
+(an empty list is left out):
 
 - ``scrape_jobs``: Prometheus scrape jobs: one per enabled service with ``metrics``, one
-  per ``probes`` entry whose prober is enabled;
+  per ``probes`` entry whose prober is enabled, of every service the site has (enabled,
+  or external: its probe target is the existing server's address);
 - ``alert_receivers``: where Prometheus sends alerts: the enabled services with ``alerting``;
 - ``datasources``: the ``datasource`` of every enabled service.
 
@@ -22,6 +23,8 @@ So a file only names services that are enabled: nothing scrapes a missing target
 from __future__ import annotations
 
 import json
+
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.external import provided
 
 try:
     import yaml
@@ -48,13 +51,13 @@ def _address(name, port):
     return "%s:%d" % (name, port)
 
 
-def _probe_job(services, probe):
+def _probe_job(services, probe, fill):
     prober = services[probe["prober"]]
     return {
         "job_name": probe["job"],
         "metrics_path": prober["metrics"]["probe_path"],
         "params": {"module": [probe["module"]]},
-        "static_configs": [{"targets": [probe["target"]]}],
+        "static_configs": [{"targets": [fill(probe["target"])]}],
         "relabel_configs": [
             {"source_labels": ["__address__"], "target_label": "__param_target"},
             {"source_labels": ["__param_target"], "target_label": "instance"},
@@ -63,48 +66,43 @@ def _probe_job(services, probe):
     }
 
 
-def alert_receivers(services, enabled):
+def alert_receivers(services, enabled, fill):
     """Prometheus' alert receivers: the enabled services with ``alerting``."""
+    del fill
     targets = [_address(name, spec["port"]) for name, spec in _enabled_with(services, enabled, "alerting")]
     return [{"static_configs": [{"targets": targets}]}] if targets else []
 
 
-def scrape_jobs(services, enabled):
-    """Prometheus' scrape jobs: the enabled services' ``metrics`` and ``probes``."""
+def scrape_jobs(services, enabled, fill):
+    """Prometheus' scrape jobs: the enabled services' ``metrics``, the provided ones' ``probes``."""
     jobs = []
     for name, metrics in _enabled_with(services, enabled, "metrics"):
         host = "localhost" if metrics.get("target") == "localhost" else name
         jobs.append({"job_name": name, "metrics_path": metrics["path"],
                      "static_configs": [{"targets": [_address(host, metrics["port"])]}]})
-    probes = [probe for dummy, entries in _enabled_with(services, enabled, "probes") for probe in entries
+    probes = [probe for dummy, entries in _enabled_with(services, provided(services), "probes") for probe in entries
               if probe["prober"] in enabled]
-    jobs.extend(_probe_job(services, probe) for probe in sorted(probes, key=lambda p: p["job"]))
+    jobs.extend(_probe_job(services, probe, fill) for probe in sorted(probes, key=lambda p: p["job"]))
     return jobs
 
 
-def datasources(services, enabled):
+def datasources(services, enabled, fill):
     """Grafana's provisioned data sources: the enabled services' ``datasource``."""
+    del fill
     return [dict(source) for dummy, source in _enabled_with(services, enabled, "datasource")]
 
 
 GENERATORS = {"scrape_jobs": scrape_jobs, "alert_receivers": alert_receivers, "datasources": datasources}
 
 
-def _filled(value, fill):
-    if isinstance(value, dict):
-        return dict((key, _filled(item, fill)) for key, item in value.items())
-    if isinstance(value, list):
-        return [_filled(item, fill) for item in value]
-    return fill(value)
-
-
-def render(spec, services, enabled, fill):
-    """The content of one catalog ``config_files`` entry; ``fill`` fills ``{site.*}``."""
+def render(spec, services, enabled, fill, fill_text):
+    """The content of one catalog ``config_files`` entry; ``fill`` fills the placeholders of
+    YAML data, ``fill_text`` those of a text."""
     if "text" in spec:
-        return fill(spec["text"])
-    data = _filled(spec.get("content") or {}, fill)
+        return fill_text(spec["text"])
+    data = fill(spec.get("content") or {})
     for key, generator in (spec.get("derived") or {}).items():
-        value = GENERATORS[generator](services, enabled)
+        value = GENERATORS[generator](services, enabled, fill_text)
         if value:
             *parents, last = key.split(".")
             node = data

@@ -17,10 +17,12 @@ This is the entry point; each concept lives in its own module, called in order:
 - site_settings.py: the ``omero_site_*`` settings and the shape of the other variables;
 - services.py: the catalog's services with the ``omero_services`` overrides, and their
   dependencies (ports.py: published ports; resources.py: resources, ulimits, restart;
-  image_users.py: the accounts of the images);
+  image_users.py: the accounts of the images; external.py: services provided from
+  outside, reached by address);
 - paths.py: the host paths and directories of the site;
 - secrets.py: the secrets the enabled services need, and their strength;
-- omero_defaults.py: the OMERO properties, the collection's and the site's;
+- omero_defaults.py: the OMERO properties, the collection's (catalog data, with the
+  placeholders of placeholders.py) and the site's;
 - web_plugins.py, scripts.py, accounts.py: omero_web_plugins, omero_scripts,
   omero_groups and omero_users (the last three, with the read-write flag of
   omero_defaults.py, published in ``bootstrap``: see :func:`bootstrap`);
@@ -35,9 +37,11 @@ __metaclass__ = type
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import (
     accounts,
     compose,
+    external,
     image_users,
     omero_defaults,
     omero_values,
+    placeholders,
     ports,
     resources,
     rotation,
@@ -62,8 +66,6 @@ MODEL_SCHEMA = 1
 LABEL_PREFIX = compose.LABEL_PREFIX
 HASH_LABEL = compose.HASH_LABEL
 OMERO_FILE_NAME = omero_defaults.OMERO_FILE_NAME
-SERVER_MANAGED = omero_defaults.SERVER_MANAGED
-WEB_MANAGED = omero_defaults.WEB_MANAGED
 WEB_PREFIXES = omero_defaults.WEB_PREFIXES
 WEB_PLUGINS_FILE_NAME = pluginlib.WEB_PLUGINS_FILE_NAME
 SITE_DEFAULTS = site_settings.SITE_DEFAULTS
@@ -77,8 +79,8 @@ required_secrets = secretlib.required_secrets
 
 __all__ = [
     "DICT_VARIABLES", "HASH_LABEL", "LABEL_PREFIX", "LIST_VARIABLES", "MODEL_SCHEMA",
-    "OMERO_FILE_NAME", "OUTPUT_VARIABLES", "PORT_OVERRIDE_KEYS", "SERVER_MANAGED", "SERVICE_OVERRIDE_KEYS",
-    "SITE_DEFAULTS", "ULIMIT_NAMES", "WEB_MANAGED", "WEB_PLUGINS_FILE_NAME", "WEB_PREFIXES", "SiteModelError",
+    "OMERO_FILE_NAME", "OUTPUT_VARIABLES", "PORT_OVERRIDE_KEYS", "SERVICE_OVERRIDE_KEYS",
+    "SITE_DEFAULTS", "ULIMIT_NAMES", "WEB_PLUGINS_FILE_NAME", "WEB_PREFIXES", "SiteModelError",
     "build_site_model", "enabled_services", "image_reference", "parse_image", "required_secrets", "secrets_needed",
 ]
 
@@ -92,10 +94,11 @@ def enabled_services(site, catalog=None):
 
 
 def secrets_needed(site, catalog=None):
-    """Secret names the site needs (tolerant of other mistakes), for the action plugin."""
+    """Secret names the site needs and the collection may generate (tolerant of other
+    mistakes), for the action plugin: never one an external server holds."""
     catalog = catalog or load_catalog()
     services = servicelib.from_catalog(catalog, site.get("omero_services"), [])
-    return sorted(secretlib.required_secrets(catalog, services))
+    return sorted(secretlib.generatable(catalog, services))
 
 
 def _checked(site, secret_values, catalog, local_files, image_ids):
@@ -114,7 +117,7 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     ports.published_ports(services, settings, errors)
     layout = pathlib_.site_paths(catalog, services, settings, errors)
     secrets = secretlib.validate(site, secret_values, catalog, services, errors)
-    server_ops, web_ops = omero_defaults.site_config(site, errors)
+    server_ops, web_ops = omero_defaults.site_config(site, catalog, errors)
     plugins = pluginlib.check(site.get("omero_web_plugins"), web_ops, local_files, errors)
     scripts, script_folders = scriptlib.site_scripts(site, errors)
     groups, users = accounts.site_accounts(site, errors)
@@ -133,6 +136,8 @@ def bootstrap(site, checked):
     """What the omero_bootstrap role applies, as the modules it feeds take it (no secrets)::
 
         read_write: false when omero_server_config makes the server read-only
+        external_server: {host, port} of an existing OMERO.server the site does not run
+                    (only then): the role cannot bootstrap it and says so
         groups:     omero_group's groups (omero_groups, checked)
         users:      omero_user's users (omero_users, checked), without password: the
                     action plugin returns the passwords with the secret values
@@ -141,9 +146,12 @@ def bootstrap(site, checked):
                     a src is read on the controller by the action plugin)
     """
     groups, users = accounts.bootstrap_accounts(checked["groups"], checked["users"])
-    return {"read_write": omero_defaults.read_write(site.get("omero_server_config")),
-            "groups": groups, "users": users,
-            "scripts": scriptlib.bootstrap_scripts(checked["scripts"], checked["local_files"])}
+    result = {"read_write": omero_defaults.read_write(site.get("omero_server_config"))}
+    result.update(("external_server", dict(svc["external"])) for svc in checked["services"].values()
+                  if svc.get("omero_config") == "server" and svc.get("external"))
+    result.update({"groups": groups, "users": users,
+                   "scripts": scriptlib.bootstrap_scripts(checked["scripts"], checked["local_files"])})
+    return result
 
 
 def build_site_model(site, secret_values=None, catalog=None, generated=(), local_files=None, *, image_ids=None):
@@ -165,7 +173,8 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
     paths, directories, used_paths = checked["layout"]
     values, given, needed = checked["secrets"]
     enabled = servicelib.enabled(services)
-    server_ops, web_ops = omero_defaults.ops(settings, services, checked["server_ops"], checked["web_ops"], plugins)
+    server_ops, web_ops = omero_defaults.ops(catalog, settings, services, (checked["server_ops"], checked["web_ops"]),
+                                             plugins)
     registration_base, web_ops = pluginlib.registration_split(web_ops)
     images = imagelib.site_images(services, enabled, settings, site, checked["local_files"])
     web_registration = pluginlib.registration(paths, services, enabled, plugins, registration_base)
@@ -193,7 +202,8 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
         "compose": renderer.compose(),
         "service_hashes": renderer.hashes,
         "image_users": image_users.lookups(services, enabled, lambda svc: image_reference(svc["image"], mirror)),
-        "databases": rotation.databases(services, enabled, lambda v: compose.subst(v, renderer.context)),
+        "databases": rotation.databases(services, external.provided(services),
+                                        lambda v: placeholders.fill_text(v, renderer.context)),
         "init_only_secrets": rotation.init_only_secrets(services, enabled),
         "omero": omero_defaults.summary(server_ops, web_ops,
                                         scriptlib.mounted(checked["script_folders"], services, enabled)),

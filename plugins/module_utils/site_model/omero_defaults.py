@@ -6,45 +6,35 @@
 # Do not use it from other collections or standalone plugins/modules!
 """The OMERO properties of the site: the collection's own first, then the site's.
 
-The collection manages some properties itself (:data:`SERVER_MANAGED`,
-:data:`WEB_MANAGED`: the site sets the variable named instead) and sets defaults
-derived from the services (data directory, server list, router and JVM settings of
-server_settings.py, plugin fallbacks, the Redis cache and session engine); a site's own
-value of a default wins. ``omero_server_config`` takes server properties,
-``omero_web_config`` those OMERO.web reads (:data:`WEB_PREFIXES`). Both end up in one
-rendered ``*.omero`` file per component (:data:`OMERO_FILE_NAME`). :func:`read_write` says
-whether the server is the read-write one (the one the omero_bootstrap role bootstraps).
+What the collection sets is catalog data (``omero_properties``, per component):
+``managed`` properties the site may not set (it is told the variable to set instead), and
+``defaults`` set before the site's own properties, in the catalog's order: a value with
+placeholders (the server list names the OMERO.server's address, the Redis cache its
+address), or a list derived by a generator of :data:`GENERATORS` (router and JVM settings
+of server_settings.py, plugin fallbacks). A default may hold only while a service is
+provided (``when_enabled``); a site's own value of a default wins. ``omero_server_config``
+takes server properties, ``omero_web_config`` those OMERO.web reads
+(:data:`WEB_PREFIXES`). Both end up in one rendered ``*.omero`` file per component
+(:data:`OMERO_FILE_NAME`). :func:`read_write` says whether the server is the read-write
+one (the one the omero_bootstrap role bootstraps).
 """
 
 from __future__ import annotations
-
-import json
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import (
     omero_config,
     omero_values,
+    placeholders,
     server_settings,
 )
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import services as servicelib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.external import provided
 from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import fallback_settings
 
 OMERO_FILE_NAME = "60-omero-docker-stack.omero"
 HEADER = ("Rendered by omero_docker.stack from the site model; local edits are overwritten.\n"
           "Loaded by the image with `omero load` at container start.")
-
-# Properties the collection sets itself: the variable to use instead.
-SERVER_MANAGED = {
-    "omero.db.host": "nothing: the database service is always 'database'",
-    "omero.db.name": "omero_site_db_name",
-    "omero.db.user": "omero_site_db_user",
-    "omero.db.pass": "omero_secrets.omero_db_password",
-    "omero.data.dir": "omero_site_paths.omero_data (the host path mounted at /OMERO)",
-}
-WEB_MANAGED = {
-    "omero.web.server_list": "omero_site_name (the server is always the omeroserver service)",
-    "omero.web.secret_key": "omero_secrets.omero_web_secret_key",
-}
+COMPONENTS = ("server", "web")
 
 # Any of these set true makes the server read-only (OMERO's clustering settings).
 READ_ONLY = ("omero.cluster.read_only", "omero.cluster.read_only.db", "omero.cluster.read_only.repo")
@@ -66,41 +56,71 @@ def _web_rule(prop):
     return None
 
 
-def site_config(site, errors):
+def site_config(site, catalog, errors):
     """``(server ops, web ops)`` of omero_server_config / omero_web_config, every value checked."""
+    managed = dict((c, catalog["omero_properties"][c].get("managed") or {}) for c in COMPONENTS)
     server_ops = omero_config.normalize(site.get("omero_server_config"), "omero_server_config", errors,
-                                        SERVER_MANAGED, _server_rule)
+                                        managed["server"], _server_rule)
     web_ops = omero_config.normalize(site.get("omero_web_config"), "omero_web_config", errors,
-                                     WEB_MANAGED, _web_rule)
+                                     managed["web"], _web_rule)
     errors.extend(omero_values.problems(site.get("omero_server_config"), "omero_server_config", "server"))
     errors.extend(omero_values.problems(site.get("omero_web_config"), "omero_web_config", "web"))
     return server_ops, web_ops
 
 
-def ops(settings, services, server_ops, web_ops, plugins):
-    """The collection's own OMERO properties first, then the site's.
+def _servers(services):
+    """The services that run OMERO.server (catalog ``omero_config: server``)."""
+    return [svc for svc in services.values() if svc.get("omero_config") == "server"]
+
+
+def _router(component, services, plugins, site_props):
+    """Clients kept on the SSL router when the server's 4063 is not published."""
+    del plugins
+    ops = [server_settings.router_ops(svc, site_props["server"], site_props["web"]) for svc in _servers(services)]
+    return [op for pair in ops for op in pair[COMPONENTS.index(component)]]
+
+
+def _jvm_memory(component, services, plugins, site_props):
+    """The server's JVM heaps sized by its memory limit."""
+    del component, plugins
+    return [op for svc in _servers(services) for op in server_settings.jvmcfg_ops(svc, site_props["server"])]
+
+
+def _plugin_fallbacks(component, services, plugins, site_props):
+    """OMERO.web settings that no plugin and no site property sets."""
+    del component, services
+    return [("set", prop, value) for prop, value in fallback_settings(plugins, site_props["web"]).items()]
+
+
+# Catalog ``omero_properties.<component>.defaults[].derived`` -> its generator.
+GENERATORS = {"router": _router, "jvm_memory": _jvm_memory, "plugin_fallbacks": _plugin_fallbacks}
+
+
+def _defaults(component, catalog, context, site_props):
+    """The collection's properties of ``component``, in the catalog's order."""
+    services, plugins, values = context
+    ops = []
+    for entry in catalog["omero_properties"][component].get("defaults") or []:
+        if entry.get("derived"):
+            ops.extend(GENERATORS[entry["derived"]](component, services, plugins, site_props))
+        elif entry["property"] not in site_props[component] and (
+                not entry.get("when_enabled") or entry["when_enabled"] in provided(services)):
+            value = placeholders.fill_data(entry["value"], values)
+            ops.append(("set", entry["property"], omero_config.scalar_text(value)))
+    return ops
+
+
+def ops(catalog, settings, services, site_ops, plugins):
+    """The collection's own OMERO properties first, then the site's (``site_ops``:
+    ``(server ops, web ops)``), per component.
 
     The database settings are not here: the server image reads them from CONFIG_*
     variables only (catalog ``env`` of the server)."""
-    enabled = servicelib.enabled(services)
-    site_name = settings["omero_site_name"]
-    user_server_props = set(op[1] for op in server_ops)
-    user_web_props = set(op[1] for op in web_ops)
-    server = [("set", "omero.data.dir", "/OMERO")]
-    web = [("set", "omero.web.server_list", json.dumps([["omeroserver", 4064, site_name]], separators=(",", ":")))]
-    for svc in services.values():
-        if svc.get("omero_config") == "server":
-            router_server, router_web = server_settings.router_ops(svc, user_server_props, user_web_props)
-            server.extend(router_server + server_settings.jvmcfg_ops(svc, user_server_props))
-            web.extend(router_web)
-    web.extend(("set", prop, value) for prop, value in fallback_settings(plugins, user_web_props).items())
-    if "redis" in enabled and "omero.web.caches" not in user_web_props:
-        web.append(("set", "omero.web.caches", json.dumps(
-            {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://redis:6379/0"}},
-            sort_keys=True, separators=(",", ":"))))
-    if "redis" in enabled and "omero.web.session_engine" not in user_web_props:
-        web.append(("set", "omero.web.session_engine", "django.contrib.sessions.backends.cache"))
-    return server + server_ops, web + web_ops
+    server_ops, web_ops = site_ops
+    site_props = {"server": set(op[1] for op in server_ops), "web": set(op[1] for op in web_ops)}
+    context = (services, plugins, placeholders.context(settings, services))
+    return (_defaults("server", catalog, context, site_props) + server_ops,
+            _defaults("web", catalog, context, site_props) + web_ops)
 
 
 def render_files(server_ops, web_ops):

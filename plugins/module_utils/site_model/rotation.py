@@ -12,7 +12,8 @@ ROLE`` inside the database container, ``changeUserPassword`` for root) from:
 
 - ``databases``: ``{service: {service, user, database, secret}}`` of each enabled database
   service (catalog ``database_role``): the role its image created and the secret with its
-  password;
+  password; an external one (``omero_services.<name>.external``) is listed with its
+  ``external: {host, port}``: its role is the server's, which the deploy never alters;
 - ``init_only_secrets``: ``[{service, secret, via}]``, each consumer that applies a secret
   only at initialisation (``via``: ``env NAME`` or ``file /run/secrets/NAME``).
 """
@@ -22,14 +23,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-def databases(services, enabled, substitute):
-    """``{service: {service, user, database, secret}}``; ``substitute`` fills {site.*}."""
+def databases(services, provided, substitute):
+    """``{service: {service, user, database, secret[, external]}}`` of the ``provided``
+    services (enabled or external); ``substitute`` fills the placeholders."""
     result = {}
-    for name in enabled:
+    for name in provided:
         role = services[name].get("database_role")
         if role:
             result[name] = {"service": name, "user": substitute(role["user"]),
                             "database": substitute(role["database"]), "secret": role["secret"]}
+            if services[name].get("external"):
+                result[name]["external"] = dict(services[name]["external"])
     return result
 
 

@@ -10,7 +10,9 @@ renders the same values.
 
 Which secrets the site needs follows from its enabled services (:func:`required_secrets`);
 :func:`validate` checks that each is given, or to be generated, and that every given one is
-strong.
+strong. A secret whose value an external server holds (catalog ``external.secrets`` of a
+service the site gives as ``omero_services.<name>.external``: the password of an existing
+database's role) cannot be generated: it must be given (:func:`generatable`).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,6 +26,7 @@ import secrets as _secrets
 import tempfile
 
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import err
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.external import owned_secrets
 
 try:
     import yaml
@@ -99,6 +102,22 @@ def required_secrets(catalog, services):
     return needed
 
 
+def generatable(catalog, services):
+    """The secrets the site needs that the collection may generate (none an external server holds)."""
+    return required_secrets(catalog, services) - set(owned_secrets(services))
+
+
+def _owned_problems(given, needed, services, errors):
+    """A needed secret an external server holds must be given in omero_secrets."""
+    for sname, owner in sorted(owned_secrets(services).items()):
+        if sname in needed and sname not in given:
+            address = services[owner]["external"]
+            err(errors, "omero_secrets.%s" % sname,
+                "belongs to the existing server of %s (omero_services.%s.external: %s:%s), which the site's services "
+                "use: the collection cannot generate it (omero_site_generate_secrets does not); set the value that "
+                "server has in the inventory vault" % (owner, owner, address["host"], address["port"]))
+
+
 def validate(site, secret_values, catalog, services, errors):
     """Required secrets present and every given one strong. Returns (values, given, needed)."""
     given = site.get("omero_secrets") if isinstance(site.get("omero_secrets"), dict) else {}
@@ -114,7 +133,8 @@ def validate(site, secret_values, catalog, services, errors):
             err(errors, "omero_secrets.%s" % sname, problem)
     needed = required_secrets(catalog, services)
     enabled = [n for n, svc in services.items() if svc["enabled"]]
-    for sname in sorted(needed - set(values)):
+    _owned_problems(given, needed, services, errors)
+    for sname in sorted(needed - set(values) - set(owned_secrets(services))):
         users = sorted(n for n in enabled if sname in services[n]["secret_env"].values()
                        or sname in services[n]["secret_files"].values())
         users = users or sorted((catalog["secrets"].get(sname) or {}).get("required_by", []))

@@ -8,7 +8,7 @@
 
 ``omero_services.<name>`` takes the settings of :data:`SERVICE_OVERRIDE_KEYS`, each
 checked and merged over the catalog's definition; an enabled service may only depend
-on enabled ones.
+on provided ones (enabled, or external: see external.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.omero_docker.stack.plugins.module_utils.env_file import key_problem
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import external as externallib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import image_users, omero_config
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import resources as resourcelib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import as_int, err
@@ -26,8 +27,8 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.imag
 )
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.ports import override_ports
 
-SERVICE_OVERRIDE_KEYS = ("enabled", "image", "build", "ports", "resources", "ulimits", "uid", "gid", "restart", "env",
-                         "docker_socket")
+SERVICE_OVERRIDE_KEYS = ("enabled", "external", "image", "build", "ports", "resources", "ulimits", "uid", "gid",
+                         "restart", "env", "docker_socket")
 
 
 def _fine(problem, var, errors):
@@ -130,13 +131,38 @@ _OVERRIDES = {
 }
 
 
+def _from_catalog_entry(name, svc, opt_ins):
+    """A service as the overrides find it: the catalog's ``external`` becomes whether it
+    may be external and the secrets its server would hold; ``external`` is its address."""
+    svc["name"] = name
+    svc["_socket_opt_ins"] = opt_ins
+    allowed = svc.pop("external", None)
+    svc["external_allowed"] = allowed is not None
+    svc["external_secrets"] = list((allowed or {}).get("secrets") or [])
+    svc["external"] = None
+
+
+def _apply(services, name, over, errors):
+    """The settings of ``omero_services.<name>``, each checked, applied to the service."""
+    var = "omero_services.%s" % name
+    for key in sorted(over):
+        if key == "external":
+            externallib.override(services[name], over[key], var + ".external", errors, services)
+        elif key not in _OVERRIDES:
+            err(errors, "%s.%s" % (var, key), "unknown setting; a service takes: %s" % ", ".join(SERVICE_OVERRIDE_KEYS))
+        else:
+            _OVERRIDES[key](services[name], over[key], "%s.%s" % (var, key), errors)
+    if services[name]["external"]:
+        externallib.check_alone(name, over, errors)
+        services[name]["enabled"] = False
+
+
 def from_catalog(catalog, overrides, errors):
     """Merge omero_services overrides into the catalog; return {name: service}."""
     services = copy.deepcopy(catalog["services"])
     opt_ins = sorted(name for name, svc in services.items() if svc.get("docker_socket_opt_in"))
     for name, svc in services.items():
-        svc["name"] = name
-        svc["_socket_opt_ins"] = opt_ins
+        _from_catalog_entry(name, svc, opt_ins)
     overrides = overrides if isinstance(overrides, dict) else {}
     for name in sorted(overrides, key=str):
         var = "omero_services.%s" % name
@@ -146,12 +172,7 @@ def from_catalog(catalog, overrides, errors):
         elif over is not None and not isinstance(over, dict):
             err(errors, var, "must be a dictionary (e.g. {enabled: false})")
         else:
-            for key in sorted(over or {}):
-                if key not in _OVERRIDES:
-                    err(errors, "%s.%s" % (var, key), "unknown setting; a service takes: %s"
-                        % ", ".join(SERVICE_OVERRIDE_KEYS))
-                else:
-                    _OVERRIDES[key](services[name], over[key], "%s.%s" % (var, key), errors)
+            _apply(services, name, over or {}, errors)
     for svc in services.values():
         base_from = (svc.get("build") or {}).get("base_from")
         if base_from and not svc.pop("_image_given", False):
@@ -159,7 +180,7 @@ def from_catalog(catalog, overrides, errors):
         svc.pop("_image_given", None)
         svc.pop("_socket_opt_ins", None)
         svc.setdefault("restart", "unless-stopped")
-        for key in ("ports", "env", "secret_env", "secret_files", "config_files", "resources", "extra"):
+        for key in ("ports", "env", "external_env", "secret_env", "secret_files", "config_files", "resources", "extra"):
             svc[key] = svc.get(key) or {}
         for key in ("volumes", "depends_on", "optional_deps", "restart_with", "init_only", "host_mounts", "devices"):
             svc[key] = svc.get(key) or []
@@ -167,18 +188,21 @@ def from_catalog(catalog, overrides, errors):
 
 
 def enabled(services):
-    """Sorted names of the enabled services."""
+    """Sorted names of the enabled services: those that run a container of the site."""
     return sorted(n for n, s in services.items() if s["enabled"])
 
 
 def check_dependencies(services, errors):
-    """Every service an enabled service depends on is enabled."""
+    """Every service an enabled service depends on is provided (enabled or external)."""
+    provided = externallib.provided(services)
     for name in sorted(services):
         svc = services[name]
         if not svc["enabled"]:
             continue
         for dep in svc["depends_on"]:
-            if not services[dep]["enabled"]:
+            if dep not in provided:
                 err(errors, "omero_services.%s.enabled" % dep,
                     "'%s' is disabled but the enabled service '%s' depends on it: enable %s "
-                    "(omero_services.%s.enabled: true) or disable %s" % (dep, name, dep, dep, name))
+                    "(omero_services.%s.enabled: true)%s or disable %s"
+                    % (dep, name, dep, dep, ", use an existing server (omero_services.%s.external: {host: ...})" % dep
+                       if services[dep]["external_allowed"] else "", name))

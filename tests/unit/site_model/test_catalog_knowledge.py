@@ -18,16 +18,11 @@ from sites import REPO_ROOT
 PLUGINS = REPO_ROOT / "plugins"
 SITE_MODEL = "plugins/module_utils/site_model/"
 
-# Files another change of issue 12 owns (OMERO.server and OMERO.web concepts: the server
-# list, the database host and the Redis defaults of OMERO.web, which need catalog data).
-EXEMPT_FILES = {
-    SITE_MODEL + "omero_defaults.py",
-}
+# Files exempt from the check: none (the OMERO defaults are catalog data now).
+EXEMPT_FILES = set()
 
 # (file, service name): each names the service for a reason that is not knowledge of it.
 EXCEPTIONS = {
-    # Kept empty; model.py no longer re-exports it, so it can go.
-    (SITE_MODEL + "compose.py", "cadvisor"),
     # The key `database` (a database name) of the catalog's database_role, not the service.
     (SITE_MODEL + "catalog_schema.py", "database"),
     (SITE_MODEL + "rotation.py", "database"),
