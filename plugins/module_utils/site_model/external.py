@@ -33,6 +33,11 @@ _HOSTNAME_RE = re.compile(r"^%s(?:\.%s)*$" % (_LABEL, _LABEL))
 _EXAMPLE = "{host: db.example.org, port: 5432}"
 
 
+def _loopback(host):
+    return ("'%s' is a loopback or wildcard address: inside a container that is the container itself; give an "
+            "address the containers reach the server at (e.g. the host's address on a network they use)" % host)
+
+
 def _ip_problem(host):
     """Why ``host`` (an IP address or something that looks like one) is refused, or None."""
     try:
@@ -40,8 +45,7 @@ def _ip_problem(host):
     except ValueError:
         return "'%s' is not a valid IP address" % host
     if address.is_loopback or address.is_unspecified:
-        return ("'%s' is a loopback or wildcard address: inside a container that is the container itself; give an "
-                "address the containers reach the server at (e.g. the host's address on a network they use)" % host)
+        return _loopback(host)
     return None
 
 
@@ -51,7 +55,7 @@ def _name_problem(host, services):
         return ("'%s' is not a host name (letters, digits and '-' in dot-separated labels of at most 63 "
                 "characters) nor an IP address" % host)
     if host.lower() == "localhost" or host.lower().startswith("localhost."):
-        return _ip_problem("127.0.0.1")
+        return _loopback(host)
     if host in services:
         return ("'%s' is the name of a service of this site: inside the site's network it reaches that container, "
                 "not an existing server; give the server's own host name or address" % host)

@@ -97,3 +97,30 @@ def test_unknown_build_inputs_are_refused():
 def test_references_and_combinations_are_checked(service, changes, where, text):
     found = _problems(service, changes)
     assert any(w == where and text in message for w, message in found), found
+
+
+@pytest.mark.parametrize(("service", "changes", "where"), [
+    # external needs the address its consumers reach it at
+    ("redis", {"external": {}, "address": None}, "services.redis.external"),
+    ("database", {"external": {"secrets": ["no_such_secret"]}}, "services.database.external.secrets"),
+    ("database", {"external": {"allowed": True}}, "catalog.services.database.external.allowed"),
+    ("pg-maintenance", {"external_env": {"redis": {"X": "y"}}}, "services.pg-maintenance.external_env"),
+    ("pg-maintenance", {"env": {"PGHOST": "{address.grafana.host}"}}, "services.pg-maintenance"),
+    ("pg-maintenance", {"env": {"PGUSER": "{site.db_user}"}}, "services.pg-maintenance"),
+    ("omeroweb", {"address": {"port": "4080"}}, "catalog.services.omeroweb.address.port"),
+])
+def test_external_service_mistakes_are_refused(service, changes, where):
+    assert where in _where(_problems(service, changes))
+
+
+@pytest.mark.parametrize(("entry", "where"), [
+    ({"property": "omero.web.x", "derived": "router"}, "omero_properties.web.defaults[0]"),
+    ({"property": "omero.web.x"}, "omero_properties.web.defaults[0]"),
+    ({"derived": "no_such_generator"}, "catalog.omero_properties.web.defaults[0].derived"),
+    ({"property": "omero.web.x", "value": 1, "when_enabled": "nope"}, "omero_properties.web.defaults[0].when_enabled"),
+    ({"property": "omero.web.x", "value": "{address.alloy.host}"}, "omero_properties.web.defaults[0]"),
+])
+def test_omero_property_mistakes_are_refused(entry, where):
+    catalog = copy.deepcopy(CATALOG)
+    catalog["omero_properties"]["web"]["defaults"] = [entry]
+    assert where in _where(catalog_schema.problems(catalog))
