@@ -245,3 +245,18 @@ def test_wrong_password_without_a_recorded_one_stops_the_wait_at_once(site):
     assert "The password is wrong" in out
     assert site.server()["logins"] == ["root"]  # one attempt, no retries
     assert not site.applied_file.exists()
+
+
+def test_an_external_server_is_not_bootstrapped_and_the_role_says_why(site):
+    model = {"paths": {"secrets": str(site.path / "secrets")},
+             "bootstrap": {"read_write": True, "external_server": {"host": "omero.example.org", "port": 4064},
+                           "groups": [{"name": "lab"}], "users": [{"name": "alice"}],
+                           "scripts": {"official": [], "official_version": None, "site": []}}}
+    rc, out = site.run("first-root-pw-1234", "-e", json.dumps({"omero_site_model": model,
+                                                               "omero_bootstrap_enabled": True}))
+    assert rc == 0, out
+    assert "omero_bootstrap skipped: OMERO.server is external (omero.example.org:4064" in out
+    assert "1 group(s), 1 user(s)" in out
+    assert site.server()["logins"] == []
+    assert not site.applied_file.exists()
+    assert site.changed() == 0
