@@ -30,6 +30,7 @@ import os
 import posixpath
 import re
 
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.external import provided
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.image_refs import image_reference
 from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import PluginError, parse_requirement
 
@@ -205,9 +206,9 @@ def validate_inputs(site, plugins, local_files, errors):
                 errors.append(("%s.requires[%d]" % (var, j), problem))
 
 
-def _web_plugin_inputs(build, enabled, site, local_files):
+def _web_plugin_inputs(build, provided_services, site, local_files):
     """requirements.txt of the site's web plugins (and of ``requirements_with``), copies."""
-    extra = [r for dep, reqs in sorted((build.get("requirements_with") or {}).items()) if dep in enabled
+    extra = [r for dep, reqs in sorted((build.get("requirements_with") or {}).items()) if dep in provided_services
              for r in reqs]
     text, copies, dummy = web_requirements(site.get("omero_web_plugins") or [], extra, local_files)
     return {"requirements.txt": text}, copies
@@ -235,7 +236,8 @@ def site_images(services, enabled, settings, site, local_files):
             continue
         generated, copies = {}, []
         if build.get("inputs"):
-            generated, copies = BUILD_INPUTS[build["inputs"]](build, enabled, site, local_files)
+            # requirements_with follows the services the site has, external ones too.
+            generated, copies = BUILD_INPUTS[build["inputs"]](build, provided(services), site, local_files)
         spec = build_spec(name, build, base_ref=image_reference(svc["image"], mirror),
                           base_tag=svc["image"]["tag"], generated=generated, copies=copies,
                           context_dir=posixpath.join(settings["omero_site_base_dir"], "build", name))

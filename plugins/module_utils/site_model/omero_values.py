@@ -155,6 +155,6 @@ def backend_problems(web_config, services):
     errors = []
     for name in sorted(services):
         backend = services[name].get("web_backend")
-        if backend and not services[name]["enabled"]:
+        if backend and not services[name]["enabled"] and not services[name].get("external"):
             errors.extend(_backend_problems(web_config, name, backend))
     return errors
