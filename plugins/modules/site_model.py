@@ -23,7 +23,8 @@ description:
   - Secret values never appear in the returned fact; secrets are named by reference.
   - With the site variable C(omero_site_generate_secrets=true), missing secrets are generated once and kept on the
     controller in C(omero_site_secrets_store) (default C(~/.local/share/omero_docker_stack/sites/<site>/secrets.yml),
-    or under C($XDG_DATA_HOME)), mode 0600.
+    or under C($XDG_DATA_HOME)), mode 0600. A secret an external server holds (the password of an existing
+    database given as C(omero_services.database.external)) is never generated: it must be in C(omero_secrets).
   - This is an action plugin; it runs on the controller and needs no connection to the host.
 version_added: 0.1.0
 author:
@@ -92,7 +93,10 @@ ansible_facts:
           C(bootstrap).
         - C(bootstrap) is what the omero_bootstrap role applies - C(read_write), C(groups) and C(users)
           (without passwords) as the omero_group and omero_user modules take them, C(scripts) as
-          C({official, official_version, site}) for omero_script (a C(src) read on the controller).
+          C({official, official_version, site}) for omero_script (a C(src) read on the controller);
+          C(external_server) (C({host, port})) only when the OMERO.server is an existing one, which the role skips.
+        - A service given as C(omero_services.<name>.external) is not in C(enabled_services); its
+          C(services.<name>) and C(databases.<name>) entries carry C(external) (C({host, port})).
       type: dict
       returned: success
 errors:
