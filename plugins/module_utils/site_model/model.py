@@ -43,7 +43,6 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
     omero_values,
     placeholders,
     ports,
-    resources,
     rotation,
     site_settings,
 )
@@ -62,26 +61,16 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.imag
 
 MODEL_SCHEMA = 1
 
-# The names this module has always offered, now defined in the modules above.
-LABEL_PREFIX = compose.LABEL_PREFIX
+# The names the action plugin and the tests import from here, defined in the modules above.
 HASH_LABEL = compose.HASH_LABEL
-OMERO_FILE_NAME = omero_defaults.OMERO_FILE_NAME
-WEB_PREFIXES = omero_defaults.WEB_PREFIXES
-WEB_PLUGINS_FILE_NAME = pluginlib.WEB_PLUGINS_FILE_NAME
 SITE_DEFAULTS = site_settings.SITE_DEFAULTS
 OUTPUT_VARIABLES = site_settings.OUTPUT_VARIABLES
 LIST_VARIABLES = site_settings.LIST_VARIABLES
 DICT_VARIABLES = site_settings.DICT_VARIABLES
-SERVICE_OVERRIDE_KEYS = servicelib.SERVICE_OVERRIDE_KEYS
-PORT_OVERRIDE_KEYS = ports.PORT_OVERRIDE_KEYS
-ULIMIT_NAMES = resources.ULIMIT_NAMES
-required_secrets = secretlib.required_secrets
 
 __all__ = [
-    "DICT_VARIABLES", "HASH_LABEL", "LABEL_PREFIX", "LIST_VARIABLES", "MODEL_SCHEMA",
-    "OMERO_FILE_NAME", "OUTPUT_VARIABLES", "PORT_OVERRIDE_KEYS", "SERVICE_OVERRIDE_KEYS",
-    "SITE_DEFAULTS", "ULIMIT_NAMES", "WEB_PLUGINS_FILE_NAME", "WEB_PREFIXES", "SiteModelError",
-    "build_site_model", "enabled_services", "image_reference", "parse_image", "required_secrets", "secrets_needed",
+    "DICT_VARIABLES", "HASH_LABEL", "LIST_VARIABLES", "MODEL_SCHEMA", "OUTPUT_VARIABLES", "SITE_DEFAULTS",
+    "SiteModelError", "build_site_model", "enabled_services", "image_reference", "parse_image", "secrets_needed",
 ]
 
 
