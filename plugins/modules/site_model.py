@@ -24,7 +24,7 @@ description:
   - With the site variable C(omero_site_generate_secrets=true), missing secrets are generated once and kept on the
     controller in C(omero_site_secrets_store) (default C(~/.local/share/omero_docker_stack/sites/<site>/secrets.yml),
     or under C($XDG_DATA_HOME)), mode 0600. A secret an external server holds (the password of an existing
-    database given as C(omero_services.database.external)) is never generated: it must be in C(omero_secrets).
+    database given as C(omero_services.database.external)) is never generated, it must be in C(omero_secrets).
   - This is an action plugin; it runs on the controller and needs no connection to the host.
 version_added: 0.1.0
 author:
