@@ -271,7 +271,8 @@ class Renderer:
         return summary
 
     def stale_paths(self):
-        """Files this collection rendered for services that are now disabled (never data)."""
+        """Files this collection rendered for services that run no container now (disabled or
+        external; never data)."""
         stale = []
         for name in sorted(n for n, s in self.services.items() if not s["enabled"]):
             stale.extend([posixpath.join(self.paths["env"], name + ".env"),
