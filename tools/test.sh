@@ -2,7 +2,8 @@
 # The whole test suite, in order, stopping at the first failure:
 #   1. lint (ansible-lint production profile, yamllint, ruff, shellcheck)
 #   2. ansible-test sanity
-#   3. pytest tests/unit
+#   3. pytest tests/unit and tests/integration (but the live OMERO.server suite,
+#      tests/integration/omero, which the stand-in test runs)
 #   4. every Molecule scenario under molecule/
 # It creates its own virtualenvs, installs the Debian tools it needs, makes sure a
 # Docker engine answers (starting one if needed, and stopping only that one), and
@@ -59,7 +60,10 @@ for s in $stages; do
       # Compose v2 for the tests that render and run manifests on this machine.
       DOCKER_COMPOSE_BINARY="$("$REPO_ROOT/tests/images/compose/extract.sh")"
       export DOCKER_COMPOSE_BINARY
-      pytest -q -p no:cacheprovider tests/unit
+      # Unit tests, then the integration tests (ansible-playbook, Docker, venvs, the
+      # tarball; markers in pytest.ini). tests/integration/omero is the live suite:
+      # tests/integration/images/test_omero_modules_on_standin.py runs it on the stand-in.
+      pytest -q -p no:cacheprovider tests/unit tests/integration --ignore=tests/integration/omero
       ;;
     molecule)
       "$REPO_ROOT/tools/docker-engine.sh" ensure

@@ -16,6 +16,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.tarball
 
 
 def _run(args, **kw):

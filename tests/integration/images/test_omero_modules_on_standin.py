@@ -48,7 +48,8 @@ def _load_live_suite():
 _live = _load_live_suite()
 run = _live.run  # the live suite's fixture: runs a module's main() with conn_args
 LIVE_TESTS = sorted(name for name in vars(_live) if name.startswith("test_"))
-globals().update({name: getattr(_live, name) for name in LIVE_TESTS})
+# marked here (the live suite's own file stays unmarked): they need the stand-in, or OMERO_TEST_*
+globals().update({name: pytest.mark.omero_server(pytest.mark.docker(getattr(_live, name))) for name in LIVE_TESTS})
 
 
 @pytest.fixture(scope="module")

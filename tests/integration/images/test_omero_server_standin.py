@@ -78,6 +78,8 @@ def engine():
         pytest.skip("needs root to give the bind-mounted scripts folder to uid 1000")
 
 
+@pytest.mark.docker
+@pytest.mark.omero_server
 def test_smoke(engine):
     proc = subprocess.run(["bash", str(SMOKE)], capture_output=True, text=True, timeout=1800, check=False)
     output = proc.stdout + proc.stderr

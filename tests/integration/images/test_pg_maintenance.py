@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.docker
 CONTEXT = REPO_ROOT / "files" / "images" / "pg-maintenance"
 PG_IMAGE = os.environ.get("OMERO_STACK_TEST_POSTGRES_IMAGE", "omero-stack-test/postgres:17")
 DB, USER, PASSWORD = "omero", "omero", "unit-secret"

@@ -57,8 +57,9 @@ NEW_SECRETS = {"db": "unit-deploy-db-new-0007 it's \"quoted\"", "grafana": "unit
 NEW_DB_PASSWORD = NEW_SECRETS["db"]
 NEW_GRAFANA_PASSWORD = NEW_SECRETS["grafana"]
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("docker") is None,
-                                reason="needs root and a docker client")
+pytestmark = [pytest.mark.playbook, pytest.mark.docker,
+              pytest.mark.skipif(os.geteuid() != 0 or shutil.which("docker") is None,
+                                 reason="needs root and a docker client")]
 
 
 def docker(*args, stdin=None, env=None, check=True):

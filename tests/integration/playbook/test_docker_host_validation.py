@@ -22,7 +22,8 @@ ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook", path=str(Path(sys.executable
     "ansible-playbook"
 )
 
-pytestmark = pytest.mark.skipif(ANSIBLE_PLAYBOOK is None, reason="ansible-playbook is not installed")
+pytestmark = [pytest.mark.playbook,
+              pytest.mark.skipif(ANSIBLE_PLAYBOOK is None, reason="ansible-playbook is not installed")]
 
 PLAYBOOK = """\
 - name: Run docker_host with the test's variables

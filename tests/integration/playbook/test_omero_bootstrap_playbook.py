@@ -21,6 +21,7 @@ import yaml
 from tests.helpers import playbook
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.playbook
 
 _COMMON = r'''
 import json, os

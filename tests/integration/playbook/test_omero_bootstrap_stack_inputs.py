@@ -14,11 +14,13 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.helpers import playbook
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.playbook
 STACK = REPO_ROOT / "molecule" / "stack"
 
 RECORDER = r'''#!/usr/bin/python

@@ -132,6 +132,7 @@ def _inventory(tmp_path, shared, foreign, **extra):
     return base, inventory
 
 
+@pytest.mark.playbook
 @pytest.mark.skipif(shutil.which("ansible-playbook") is None, reason="needs ansible-playbook")
 def test_layout_role_keeps_existing_directories_and_converges(tmp_path):
     shared, foreign = existing(tmp_path)

@@ -22,8 +22,9 @@ import yaml
 from tests.helpers import playbook
 from tests.helpers.sites import REPO_ROOT, TEST_SECRETS, bad_sites, base_site, merged
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ansible-playbook") is None,
-                                reason="needs root and ansible-playbook")
+pytestmark = [pytest.mark.playbook,
+              pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ansible-playbook") is None,
+                                 reason="needs root and ansible-playbook")]
 
 COMPOSE = os.path.join(os.environ.get("OMERO_STACK_CACHE") or os.path.expanduser("~/.cache/omero_docker_stack"),
                        "bin", "docker-compose")
@@ -191,6 +192,7 @@ def _accounts_inventory(tmp_path, web_image, server_image, pull="never"):
     return base, inventory
 
 
+@pytest.mark.docker
 def test_image_accounts_own_the_directories(tmp_path, accounts_image):
     """site_layout reads omero-web's and omero-server's uid/gid in their images and owns
     their directories (logs, data, script folders) so."""
@@ -208,6 +210,7 @@ def test_image_accounts_own_the_directories(tmp_path, accounts_image):
     assert data["stats"]["localhost"]["changed"] == 0, _changed_tasks(data)
 
 
+@pytest.mark.docker
 def test_image_accounts_missing_image_or_account(tmp_path, accounts_image):
     tag, dummy = accounts_image
     # An image that is not on the host, pulls not allowed: fails naming it, creates nothing.

@@ -24,6 +24,8 @@ import pytest
 from ansible_collections.omero_docker.stack.plugins.module_utils import web_plugins as wp
 from ansible_collections.omero_docker.stack.plugins.modules import omero_web_plugins as mod
 
+pytestmark = pytest.mark.venv
+
 
 def make_wheel(directory: Path, dist: str, version: str, app: str, urls: str = "urlpatterns = []\n") -> Path:
     """Write a minimal valid wheel for `dist` with package `app` (and app.urls)."""

@@ -5,19 +5,14 @@ pg_verifiers.json was recorded by record_pg_verifiers.py (beside this file) from
 omero-stack-test/postgres:17: ASCII passwords, passwords SASLprep maps or refuses (then
 PostgreSQL hashes the raw bytes), a raised scram_iterations, and an md5 verifier. The
 same script checked that verifiers computed here are stored as given by ALTER ROLE and
-accept a real password login; test_computed_verifier_accepts_a_real_login repeats that
-when a Docker engine and the image are there (skipped otherwise).
+accept a real password login; tests/integration/images/test_pg_password_live.py repeats
+that against a PostgreSQL container.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
-import subprocess
-import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -32,7 +27,6 @@ FILTERS = FilterModule().filters()
 matches = FILTERS["pg_verifier_matches"]
 scram_verifier = FILTERS["pg_scram_verifier"]
 redact = RedactFilters().filters()["redact_secrets"]
-PG_IMAGE = os.environ.get("OMERO_STACK_TEST_POSTGRES_IMAGE", "omero-stack-test/postgres:17")
 
 
 def _ids(records):
@@ -136,62 +130,3 @@ def test_redact_secrets_blanks_every_value_longest_first():
 def test_recording_includes_real_logins_with_computed_verifiers():
     logins = RECORDED["computed_verifier_logins"]
     assert logins and all(item["login"] and item["stored_as_given"] for item in logins)
-
-
-# --- the same against a live server, when there is one -------------------------------
-
-def _docker(*args, stdin=None, env=None, check=True):
-    proc = subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, check=False,
-                          env=env, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError("docker %s: %s" % (" ".join(args[:2]), proc.stderr))
-    return proc
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
-    if shutil.which("docker") is None or _docker("info", check=False).returncode != 0:
-        pytest.skip("no Docker engine answers")
-    if _docker("image", "inspect", PG_IMAGE, check=False).returncode != 0:
-        pytest.skip("%s is missing: run tests/images/services/build.sh postgres" % PG_IMAGE)
-    pwfile = tmp_path_factory.mktemp("pg") / "pw"
-    pwfile.write_text("initial-password\n")
-    pwfile.chmod(0o644)
-    name = "omero-stack-unit-scram-%s" % uuid.uuid4().hex[:8]
-    _docker("run", "-d", "--name", name, "-e", "POSTGRES_USER=omero", "-e", "POSTGRES_PASSWORD_FILE=/run/pw",
-            "-v", "%s:/run/pw:ro" % pwfile, PG_IMAGE)
-    try:
-        deadline = time.monotonic() + 60
-        while _docker("exec", name, "pg_isready", "-h", "127.0.0.1", "-U", "omero", check=False).returncode != 0:
-            assert time.monotonic() < deadline, _docker("logs", name, check=False).stderr
-            time.sleep(0.5)
-        yield name
-    finally:
-        _docker("rm", "-f", name, check=False)
-
-
-def _psql(container, sql):
-    return _docker("exec", "-i", container, "psql", "-X", "-q", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=1",
-                   "-h", "/var/run/postgresql", "-U", "omero", "-d", "postgres", stdin=sql).stdout.strip()
-
-
-def _login(container, password):
-    # over the container's own address: pg_hba.conf trusts the socket and loopback only
-    address = _docker("exec", container, "hostname", "-i").stdout.split()[0]
-    proc = _docker("exec", "-e", "PGPASSWORD", container, "psql", "-X", "-A", "-t", "-w", "-h", address,
-                   "-U", "omero", "-d", "postgres", "-c", "SELECT 'ok'", check=False,
-                   env=dict(os.environ, PGPASSWORD=password))
-    return proc.returncode == 0 and proc.stdout.strip() == "ok"
-
-
-@pytest.mark.parametrize("password", ["correct horse battery staple", "\ufb01\u00a0caf\u00e9\u00ad!", "it's \"x\""])
-def test_computed_verifier_accepts_a_real_login(postgres, password):
-    verifier = scram_verifier(password)
-    _psql(postgres, "ALTER ROLE omero PASSWORD '%s';" % verifier)
-    stored = _psql(postgres, "SELECT rolpassword FROM pg_authid WHERE rolname = 'omero';")
-    assert stored == verifier  # stored as given: the plain password never reached the server
-    assert _login(postgres, password) is True
-    assert _login(postgres, password + "x") is False
-    # and PostgreSQL's own verifier of the same password matches here
-    _psql(postgres, "ALTER ROLE omero PASSWORD '%s';" % password.replace("'", "''"))
-    assert matches(_psql(postgres, "SELECT rolpassword FROM pg_authid WHERE rolname = 'omero';"), password) is True

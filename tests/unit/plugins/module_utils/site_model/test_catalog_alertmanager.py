@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import yaml
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.image_refs import image_reference
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import build_site_model
 
 from tests.helpers.sites import base_site, merged
@@ -37,7 +39,7 @@ def test_off_by_default():
 def test_enabled_it_runs_with_a_healthcheck_and_its_data_path():
     model = _model({"alertmanager": {"enabled": True}})
     svc = model["compose"]["services"]["alertmanager"]
-    assert svc["image"] == "prom/alertmanager:v0.28.1"
+    assert svc["image"] == image_reference(load_catalog()["services"]["alertmanager"]["image"])
     assert svc["healthcheck"]["test"] == ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9093/-/healthy"]
     assert "ports" not in svc
     mounts = {(v["source"], v["target"], v["read_only"]) for v in svc["volumes"]}

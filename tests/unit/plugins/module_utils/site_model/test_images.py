@@ -10,7 +10,9 @@ import shutil
 
 import pytest
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import images as imagelib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.image_refs import image_reference
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import HASH_LABEL, build_site_model
 
 from tests.helpers.sites import base_site
@@ -58,8 +60,9 @@ def test_every_site_image_of_the_default_site():
     model = build(site_with())
     assert sorted(model["images"]) == ["omeroserver", "omeroweb", "path-usage-exporter", "pg-maintenance"]
     web = model["images"]["omeroweb"]
-    assert web["base"] == "openmicroscopy/omero-web-standalone:5.31.0"
-    assert web["tag"].startswith("5.31.0-h") and len(web["tag"]) == len("5.31.0-h") + 12
+    pinned = load_catalog()["services"]["omeroweb"]["image"]
+    assert web["base"] == image_reference(pinned)
+    assert web["tag"].startswith(pinned["tag"] + "-h") and len(web["tag"]) == len(pinned["tag"] + "-h") + 12
     assert web["reference"] == "omero-docker-stack/omero-web:" + web["tag"]
     assert web["context_dir"] == "/srv/omero-test/build/omeroweb"
     assert web["build_args"] == {"BASE_IMAGE": web["base"]}
@@ -68,7 +71,7 @@ def test_every_site_image_of_the_default_site():
     assert service["image"] == web["reference"] and service["pull_policy"] == "never"
     assert model["services"]["omeroweb"]["base_image"] == web["base"]
     # pg-maintenance is built on the database's image, so pg_dump matches the server.
-    assert model["images"]["pg-maintenance"]["base"] == "postgres:16.12"
+    assert model["images"]["pg-maintenance"]["base"] == model["compose"]["services"]["database"]["image"]
     paths = [f["path"] for f in web["files"]]
     assert paths == ["Dockerfile", "common/pip-install.sh", "requirements.txt"]
     assert "/srv/omero-test/build/omeroweb/ca" in web["directories"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import paths
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import build_site_model, parse_image
 
@@ -68,7 +69,9 @@ def test_images_pinned_by_digest():
     services = model["services"]
     assert services["redis"]["image"] == "redis@" + DIGEST
     assert services["grafana"]["image"] == "grafana/grafana:12.3.3@" + DIGEST
-    assert services["prometheus"]["image"].endswith(":v3.5.1@" + DIGEST)
+    # a digest alone keeps the catalog's tag
+    tag = load_catalog()["services"]["prometheus"]["image"]["tag"]
+    assert services["prometheus"]["image"].endswith(":%s@%s" % (tag, DIGEST))
     assert parse_image("quay.io/x/y@" + DIGEST) == {"registry": "quay.io", "name": "x/y", "tag": "", "digest": DIGEST}
 
 
