@@ -1,4 +1,4 @@
-"""The live suite of omero_group/omero_user/omero_script, run by ``pytest tests/unit``.
+"""The live suite of omero_group/omero_user/omero_script, run by the unit stage of ``make test``.
 
 Every test of tests/integration/omero/test_omero_modules_live.py is collected here too
 (the functions and the ``run`` fixture are imported from that file; only ``conn_args``,
@@ -13,7 +13,7 @@ the server to talk to, is this module's):
   the live suite): against that real server, exactly as the live suite runs there.
 
 The first tests here need no server: they check that the unit tests' fake omero-py
-server (tests/unit/omero/fake_omero.py) takes its rules from the stand-in's rules.py.
+server (tests/helpers/fake_omero.py) takes its rules from the stand-in's rules.py.
 """
 
 from __future__ import annotations

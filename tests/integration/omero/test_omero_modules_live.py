@@ -11,8 +11,8 @@ administrator may change:
     OMERO_TEST_HOST=omero.test.example.org OMERO_TEST_PASSWORD=... pytest -v tests/integration/omero
 
 Against the OMERO.server STAND-IN (tests/images/omero-server), inside `make test`: the
-unit stage's ``pytest tests/unit`` collects every test of this file again through
-tests/unit/images/test_omero_modules_on_standin.py, which, when OMERO_TEST_HOST is not
+unit stage's ``pytest`` run collects every test of this file again through
+tests/integration/images/test_omero_modules_on_standin.py, which, when OMERO_TEST_HOST is not
 set, starts the stand-in and PostgreSQL on this machine (standin_service.py there; random
 names, the router port published on 127.0.0.1, removed afterwards) and overrides only
 ``conn_args``; with OMERO_TEST_HOST set it runs them against that server instead. Only
@@ -26,7 +26,7 @@ The tests create groups, users and scripts whose names start with a random
 deleted at the end), so they can run repeatedly against a disposable or a test server.
 Run them with omero-py installed (tools/omero-py.sh VENV). A test of this file must hold
 on a real OMERO.server; what only the stand-in does belongs in
-tests/unit/images/test_omero_server_standin.py.
+tests/integration/images/test_omero_server_standin.py.
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def test_group_permissions_unchanged_unless_given_and_builtin_groups_refused(run
 
 def test_user_without_a_group_is_refused_and_the_server_agrees(run, conn_args):
     """The module refuses a non-admin user without a group; the server's own rules that
-    make such a user unusable (modelled by tests/unit/omero/fake_omero.py) hold here."""
+    make such a user unusable (modelled by tests/helpers/fake_omero.py) hold here."""
     omero_group, omero_user = _modules()[:2]
     refused = run(omero_user, {"users": [{"name": PREFIX + "-lonely", "password": secrets.token_urlsafe(18)}]})
     assert refused["failed"] and "besides 'user'" in refused["msg"], refused

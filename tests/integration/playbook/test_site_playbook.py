@@ -111,7 +111,7 @@ def _inventory_with_overrides(tmp_path, name):
 @pytest.mark.parametrize("inventory", ["local", "all_services", "minimal"])
 def test_inventory_renders_a_valid_site(tmp_path, inventory):
     if compose_binary() is None:
-        pytest.skip("no Docker Compose v2 binary (see tests/unit/test_env_file.py)")
+        pytest.skip("no Docker Compose v2 binary (see tests/unit/plugins/module_utils/test_env_file.py)")
     base, args = _inventory_with_overrides(tmp_path, inventory)
     run_playbook(tmp_path, REPO_ROOT / "inventories" / inventory, *args)
     manifest = base / "docker-compose.yml"
