@@ -13,7 +13,7 @@ Compose (v2, compose-go's dotenv parser) reads ``KEY=VALUE`` lines:
 So :func:`quote` leaves a value bare only when it is made of characters that mean
 nothing to that parser, and otherwise writes it double-quoted with every backslash,
 double quote, newline, carriage return and dollar escaped. The corpus in
-tests/unit/test_env_file.py is checked against the real ``docker compose config``.
+tests/unit/plugins/module_utils/test_env_file.py is checked against the real ``docker compose config``.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -11,7 +11,7 @@ a failure or an interrupt. Names are ``omero-standin-svc-<hex>`` (never clashing
 Molecule scenarios' omero-stack-* containers nor with a second run), labelled
 ``org.omero-stack.standin-service=<name>``.
 
-Used by tests/unit/images/test_omero_modules_on_standin.py (the live module suite of
+Used by tests/integration/images/test_omero_modules_on_standin.py (the live module suite of
 tests/integration/omero against the stand-in). From a shell, for the live suite itself:
 
     python3 tests/images/omero-server/standin_service.py -- pytest -v tests/integration/omero

@@ -7,7 +7,7 @@ cannot drift apart:
 
 - the stand-in image: the servants (servants.py), the store (store.py), the script
   repository (scriptrepo.py) and omero.cmd (commands.py);
-- the unit tests' fake omero-py server (tests/unit/omero/fake_omero.py), which imports
+- the unit tests' fake omero-py server (tests/helpers/fake_omero.py), which imports
   this file by path.
 
 A rule that refuses raises RuleError, whose ``kind`` names the exception the server
