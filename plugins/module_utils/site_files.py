@@ -148,9 +148,18 @@ def _prepare_directories(directories, seen):
     return dirs
 
 
-def _check_file_path(path, listed_dirs):
+def _check_file_path(path, listed_dirs, check_mode=False):
     parent = posixpath.dirname(path)
     if parent not in listed_dirs:
+        if not os.path.exists(parent) and check_mode:
+            # A preview: an earlier task of the run (which made nothing in check mode)
+            # creates it. The nearest existing ancestor must still be a directory.
+            for above in reversed(_ancestors(parent)):
+                if os.path.exists(above):
+                    if not os.path.isdir(above):
+                        raise SiteFilesError("file %s: %s is not a directory" % (path, above))
+                    break
+            return
         if not os.path.exists(parent):
             raise SiteFilesError("file %s: parent directory %s does not exist (create it first or list it in "
                                  "directories)" % (path, parent))
@@ -165,7 +174,7 @@ def _check_file_path(path, listed_dirs):
         raise SiteFilesError("file %s exists and is %s: remove it or fix the path" % (path, kind))
 
 
-def _prepare_files(files, seen, listed_dirs):
+def _prepare_files(files, seen, listed_dirs, check_mode=False):
     fls = []
     for entry in files or []:
         if not isinstance(entry, dict):
@@ -178,17 +187,17 @@ def _prepare_files(files, seen, listed_dirs):
         content = entry.get("content")
         if not isinstance(content, (str, bytes)):
             raise SiteFilesError("file %s: content is missing or not a string" % path)
-        _check_file_path(path, listed_dirs)
+        _check_file_path(path, listed_dirs, check_mode)
         data = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
         fls.append(dict(_attrs(entry, path), path=path, data=data))
     return fls
 
 
-def _prepare(directories, files):
+def _prepare(directories, files, check_mode=False):
     """Validated, normalized specs; raises SiteFilesError before anything changes."""
     seen = {}
     dirs = _prepare_directories(directories, seen)
-    return dirs, _prepare_files(files, seen, set(d["path"] for d in dirs))
+    return dirs, _prepare_files(files, seen, set(d["path"] for d in dirs), check_mode)
 
 
 def _attr_changes(st, uid, gid, mode):
@@ -392,7 +401,7 @@ def converge(directories=None, files=None, secret=False, check_mode=False, want_
     docstring); ``adopt`` also converges and records existing directories not in it.
     Raises SiteFilesError (with what changed before the failure, if anything did).
     """
-    dirs, fls = _prepare(directories, files)
+    dirs, fls = _prepare(directories, files, check_mode)
     if record is not None:
         record = _normalize(record, "record")
         if record in set(d["path"] for d in dirs) | set(f["path"] for f in fls):

@@ -29,7 +29,8 @@ description:
     recursively, so the cost does not depend on how many files the directories hold.
   - Files are written atomically (temporary file in the same directory, with the final owner and mode, then
     renamed over the old file) and only when their content differs; owner, group and mode are fixed when they
-    differ. The parent directory of a file must exist or be listed in O(directories) of the same call.
+    differ. The parent directory of a file must exist or be listed in O(directories) of the same call; in check
+    mode a missing parent is taken as made by an earlier task of the run (a preview of a fresh host).
   - Everything is checked (paths absolute and listed once, owners and groups known on the host, modes octal, no
     existing path of the wrong type, parents of files) before anything changes.
 version_added: 0.1.0

@@ -198,6 +198,21 @@ def test_missing_parent_is_an_error_naming_it(tmp_path):
     assert not missing.exists()
 
 
+def test_check_mode_previews_a_file_whose_parent_an_earlier_task_makes(tmp_path):
+    # A preview of a fresh host: the layout task before made no directory in check mode.
+    missing = tmp_path / "site" / "env"
+    result = sf.converge([], [f(missing / "a.env", "X=1\n")], check_mode=True, want_diff=True)
+    assert result["changed_paths"] == [str(missing / "a.env")]
+    assert result["diff"][0]["after"] == "X=1\n"
+    assert not (tmp_path / "site").exists()
+    # A real run still refuses it, and a file in the way of a parent is refused in both.
+    with pytest.raises(sf.SiteFilesError, match="parent directory %s does not exist" % missing):
+        sf.converge([], [f(missing / "a.env", "X=1\n")])
+    (tmp_path / "site").write_text("not a directory")
+    with pytest.raises(sf.SiteFilesError, match="%s is not a directory" % (tmp_path / "site")):
+        sf.converge([], [f(missing / "a.env", "X=1\n")], check_mode=True)
+
+
 def test_errors_name_the_culprit_and_change_nothing(tmp_path):
     (tmp_path / "plain").write_text("x")
     (tmp_path / "adir").mkdir()
