@@ -23,6 +23,7 @@ scram_verifier = FILTERS["pg_scram_verifier"]
 PG_IMAGE = os.environ.get("OMERO_STACK_TEST_POSTGRES_IMAGE", "omero-stack-test/postgres:17")
 pytestmark = pytest.mark.docker
 
+
 def _docker(*args, stdin=None, env=None, check=True):
     proc = subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, check=False,
                           env=env, timeout=120)
