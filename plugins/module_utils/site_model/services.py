@@ -71,6 +71,7 @@ def _override_build(svc, value, var, errors):
         err(errors, var, "service '%s' runs its image as it is: it has no site image to build (remove %s)"
             % (svc["name"], var))
     elif not value:
+        svc["_unbuilt_base"] = (svc.get("build") or {}).get("base_from")
         svc["build"] = None
 
 
@@ -173,10 +174,17 @@ def from_catalog(catalog, overrides, errors):
             err(errors, var, "must be a dictionary (e.g. {enabled: false})")
         else:
             _apply(services, name, over or {}, errors)
-    for svc in services.values():
+    for name, svc in services.items():
         base_from = (svc.get("build") or {}).get("base_from")
         if base_from and not svc.pop("_image_given", False):
             svc["image"] = copy.deepcopy(services[base_from]["image"])
+        unbuilt = svc.pop("_unbuilt_base", None)
+        if "image" not in svc and svc["enabled"] and not svc.get("build"):
+            err(errors, "omero_services.%s.build" % name,
+                "is false, but '%s' has no image of its own (the site builds it%s): set omero_services.%s.image "
+                "to a pinned image that provides it, or remove build: false"
+                % (name, " on the image of '%s'" % unbuilt if unbuilt else "", name))
+            svc["image"] = {"registry": "", "name": "", "tag": ""}
         svc.pop("_image_given", None)
         svc.pop("_socket_opt_ins", None)
         svc.setdefault("restart", "unless-stopped")
