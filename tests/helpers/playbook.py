@@ -39,11 +39,13 @@ class PlaybookRun:
 
 
 def run_playbook(playbook, inventory, *args, extra_vars_file=None, env=None, cwd=None, log=None,
-                 timeout=None) -> PlaybookRun:
+                 timeout=None, launcher=None) -> PlaybookRun:
     """ansible-playbook -i INVENTORY PLAYBOOK [-e @EXTRA_VARS_FILE] ARGS..., json callback.
 
-    log: a path to keep the whole output in (for debugging a failed test)."""
-    cmd = ["ansible-playbook", "-i", str(inventory), str(playbook)]
+    log: a path to keep the whole output in (for debugging a failed test).
+    launcher: a command that runs its own playbook with ansible-playbook's arguments
+    (["bash", "tools/site.sh"]), run in place of ansible-playbook PLAYBOOK."""
+    cmd = list(launcher or ["ansible-playbook"]) + ["-i", str(inventory)] + ([] if launcher else [str(playbook)])
     if extra_vars_file:
         cmd += ["-e", "@" + str(extra_vars_file)]
     cmd += [str(a) for a in args]
