@@ -17,7 +17,7 @@ mkdir -p "$dest"
 cd "$dest" || exit 1
 # Collections we depend on, next to ours, for the import and validate-modules tests.
 site="$("$venv/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[-1]))')"
-for c in community/docker community/postgresql community/general ansible/posix; do
+for c in community/docker ansible/posix; do
   mkdir -p "$tmp/ansible_collections/${c%/*}"
   ln -s "$site/ansible_collections/$c" "$tmp/ansible_collections/$c"
 done
