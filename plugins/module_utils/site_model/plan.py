@@ -1,0 +1,305 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to omero_docker.stack
+# Apache License 2.0 (see galaxy.yml)
+
+# Note that this module util is private to this collection. It can change at any time.
+# Do not use it from other collections or standalone plugins/modules!
+"""The change plan of a site (issue 18): what a run would do to each service, and why.
+
+compose.py puts ONE combined hash of a service's inputs on its container
+(:data:`compose.HASH_LABEL`): enough for Compose to know *that* a container must be
+recreated, not enough to tell an operator *why*. This module splits the same inputs
+into categories (image, environment, OMERO config files, ...) and gives each a short
+digest, meant to be set as one label per category (:data:`INPUT_LABEL_PREFIX`). The
+categories partition the inputs exactly, so the combined hash changes if and only if
+some category label changes: comparing the labels of a running container with the
+model's names every reason, and never misses one.
+
+:func:`plan` reads the containers as ``community.docker.docker_host_info`` lists them
+(``containers: true, containers_all: true, verbose_output: true``) and the site images
+the engine has, and says per service create / recreate / unchanged / remove, per site
+image build / present, each with reasons in words, as plain JSON data: nothing here
+touches a host, so a CI pipeline can gate on the result (``recreates``).
+
+Not wired yet: compose.py does not set these labels, and no module, playbook or check
+mode summary calls :func:`plan`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.compose import HASH_LABEL, LABEL_PREFIX
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.images import BUILD_SCHEMA
+
+PLAN_SCHEMA = 1
+INPUT_LABEL_PREFIX = LABEL_PREFIX + ".input."
+# Set on a site image (and so inherited by its containers' labels): a prefix of its own,
+# because the labels Compose sets on a container override the image's of the same name.
+BUILD_INPUT_LABEL_PREFIX = LABEL_PREFIX + ".build-input."
+DIGEST_LENGTH = 12
+COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_SERVICE = "com.docker.compose.service"
+COMPOSE_ONEOFF = "com.docker.compose.oneoff"
+
+# Every category, in the order reasons are given, with what its change means. A new key
+# of compose.py's inputs lands in "definition" until it is given a category here.
+CATEGORIES = (
+    ("image", "the image changed"),
+    ("environment", "the environment changed"),
+    ("omero-config", "the OMERO config files changed"),
+    ("config-files", "the rendered config files changed"),
+    ("secrets", "a secret it uses changed (compared by digest)"),
+    ("ports", "the published ports changed"),
+    ("mounts", "the mounts changed"),
+    ("resources", "the resources changed (memory, CPUs, ulimits)"),
+    ("definition", "the service definition changed (command, healthcheck, restart policy, dependencies or other keys)"),
+    ("restart-with", "the services it restarts with changed"),
+)
+_WORDS = dict(CATEGORIES)
+RESTART_WITH = "restart-with"
+
+# Top-level keys of compose.py's inputs, and keys of its compose definition.
+_TOP_KEYS = {"env": "environment", "secrets": "secrets", "web_registration": "omero-config"}
+_DEFINITION_KEYS = {
+    "image": "image", "pull_policy": "image",
+    "env_file": "environment",
+    "secrets": "secrets",
+    "ports": "ports",
+    "volumes": "mounts",
+    "mem_limit": "resources", "cpus": "resources", "ulimits": "resources",
+}
+_SPLIT = {"definition": lambda key: _DEFINITION_KEYS.get(key, "definition"),
+          "files": lambda target: "omero-config" if target.endswith(".omero") else "config-files"}
+_EMPTY = {"definition": "definition", "files": "config-files"}
+_HASH_SUFFIX = re.compile(r"-h[0-9a-f]{12}$")
+
+
+def _canonical_hash(data):
+    """The same canonical JSON digest as compose.py's and images.py's."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def _short(data):
+    return _canonical_hash(data)[:DIGEST_LENGTH]
+
+
+def split_inputs(inputs):
+    """``{category: {path: value}}``: every leaf of a service's ``inputs`` (as compose.py
+    hashes them) in exactly one category. A path is ``(key,)`` or, for the definition and
+    the rendered files, ``(key, sub key)``; an empty definition or file set is kept as
+    ``(key,): {}`` so that joining the parts gives the inputs back exactly."""
+    parts = {category: {} for category in _WORDS}
+    for key, value in inputs.items():
+        if key in _SPLIT and isinstance(value, dict):
+            for sub, subvalue in value.items():
+                parts[_SPLIT[key](sub)][(key, sub)] = subvalue
+            if not value:
+                parts[_EMPTY[key]][(key,)] = value
+        else:
+            parts[_TOP_KEYS.get(key, "definition")][(key,)] = value
+    return parts
+
+
+def input_labels(inputs, restart_with=None):
+    """One label per category: ``{INPUT_LABEL_PREFIX + category: short digest}``.
+
+    ``inputs`` is the dict compose.py hashes into a service's own hash; ``restart_with``
+    maps the peers the service restarts with to their own hashes (compose.py
+    ``apply_restart_with``), which fold into its combined hash. Every category has a
+    label, even an empty one, so a missing label means another version made the container.
+    """
+    labels = dict((INPUT_LABEL_PREFIX + category, _short(sorted([list(path), value] for path, value in part.items())))
+                  for category, part in split_inputs(inputs).items())
+    labels[INPUT_LABEL_PREFIX + RESTART_WITH] = _short(dict(restart_with or {}))
+    return labels
+
+
+def desired_entry(inputs, inputs_hash, *, peers=None, image=None):
+    """What :func:`plan` takes of one enabled service, as the model would hand it over:
+    its combined hash (the label's value), its input labels, its image reference (to name
+    the change) and the peers it restarts with (``{peer: own hash}``)."""
+    return {"inputs_hash": inputs_hash, "input_labels": input_labels(inputs, peers), "image": image,
+            "restart_with": sorted(peers or {})}
+
+
+def image_input_labels(spec):
+    """One label per build input of a site image spec (images.py ``build_spec``): the build
+    arguments (base image), each context file, each copied file. Together they are what
+    the spec's ``hash`` covers, so a build can name the input that changed."""
+    labels = {BUILD_INPUT_LABEL_PREFIX + "args": _short({"schema": BUILD_SCHEMA, "args": spec["build_args"]})}
+    labels.update((BUILD_INPUT_LABEL_PREFIX + "file." + f["path"], _short({"content": f["content"], "mode": f["mode"]}))
+                  for f in spec["files"])
+    labels.update((BUILD_INPUT_LABEL_PREFIX + "copy." + c["dest"], c["sha256"][:DIGEST_LENGTH]) for c in spec["copies"])
+    return labels
+
+
+def _labels(container):
+    return container.get("Labels") or {}
+
+
+def project_containers(containers, project):
+    """``{service: [container]}`` of the Compose project ``project``: not its one-off
+    containers (``compose run``), nor another project's (another site on the host)."""
+    found = {}
+    for container in containers or []:
+        labels = _labels(container)
+        if labels.get(COMPOSE_PROJECT) != project or labels.get(COMPOSE_ONEOFF, "False").lower() == "true":
+            continue
+        service = labels.get(COMPOSE_SERVICE)
+        if service:
+            found.setdefault(service, []).append(container)
+    for listed in found.values():
+        listed.sort(key=lambda c: (c.get("State") != "running", c.get("Id") or ""))
+    return found
+
+
+def _stale(entry, listed):
+    """The first container whose combined hash is not the desired one, or None."""
+    return next((c for c in listed if _labels(c).get(HASH_LABEL) != entry["inputs_hash"]), None)
+
+
+def _service_reasons(entry, container, actions):
+    """Why ``container`` of ``name`` is recreated: one reason per differing category."""
+    labels = _labels(container)
+    if HASH_LABEL not in labels:
+        return ["its container has no %s label (not made by this collection)" % HASH_LABEL]
+    have = dict((k, v) for k, v in labels.items() if k.startswith(INPUT_LABEL_PREFIX))
+    if not have:
+        return ["made by an older version of the collection (no per-input labels)"]
+    reasons = []
+    for category, words in CATEGORIES:
+        label = INPUT_LABEL_PREFIX + category
+        wanted = entry["input_labels"].get(label)
+        if label not in have and wanted is not None:
+            reasons.append("%s: its container has no %s label (made by another version)" % (words, label))
+        elif have.get(label) == wanted:
+            continue
+        elif category == "image":
+            old, new = container.get("Image"), entry.get("image")
+            reasons.append("%s (%s -> %s)" % (words, old, new) if old and new else words)
+        elif category == RESTART_WITH:
+            peers = [p for p in entry.get("restart_with") or () if actions.get(p) in ("create", "recreate")]
+            reasons.extend(["restarts with %s" % p for p in peers] or [words])
+        else:
+            reasons.append(words)
+    return reasons or ["its inputs hash changed (%s -> %s)" % (str(labels[HASH_LABEL])[:DIGEST_LENGTH],
+                                                               entry["inputs_hash"][:DIGEST_LENGTH])]
+
+
+def _service_entries(desired, ours):
+    actions = {}
+    for name, entry in desired.items():
+        listed = ours.get(name)
+        actions[name] = "create" if not listed else ("recreate" if _stale(entry, listed) else "unchanged")
+    entries = []
+    for name in sorted(desired):
+        listed, action = ours.get(name) or [], actions[name]
+        if action == "create":
+            reasons = ["the service has no container"]
+        elif action == "recreate":
+            reasons = _service_reasons(desired[name], _stale(desired[name], listed), actions)
+        else:
+            reasons = []
+        entries.append({"service": name, "action": action, "reasons": reasons,
+                        "container": listed[0].get("Id") if listed else None})
+    for name in sorted(set(ours) - set(desired)):
+        entries.append({"service": name, "action": "remove", "reasons": ["the service is disabled"],
+                        "container": ours[name][0].get("Id")})
+    entries.sort(key=lambda e: e["service"])
+    return entries
+
+
+def _repository(reference):
+    """``registry/name`` of ``registry/name:tag`` (a registry port is no tag)."""
+    reference = (reference or "").split("@", 1)[0]
+    head, sep, tag = reference.rpartition(":")
+    return head if sep and "/" not in tag else reference
+
+
+def _tag(reference):
+    reference = (reference or "").split("@", 1)[0]
+    head, sep, tag = reference.rpartition(":")
+    return tag if sep and "/" not in tag else ""
+
+
+def _engine_tags(images):
+    """The tags the engine has: strings, or docker_host_info's image entries (RepoTags)."""
+    tags = set()
+    for image in images or []:
+        tags.update([image] if isinstance(image, str) else (image.get("RepoTags") or []))
+    return tags
+
+
+def _changed_build_inputs(old, new):
+    reasons = []
+    for label in sorted(set(old) | set(new)):
+        if old.get(label) == new.get(label):
+            continue
+        what = label[len(BUILD_INPUT_LABEL_PREFIX):]
+        if what == "args":
+            reasons.append("the base image changed")
+            continue
+        kind, dummy, path = what.partition(".")
+        noun = "the copied file %s" % path if kind == "copy" else "the build context file %s" % path
+        state = "was added" if label not in old else ("was removed" if label not in new else "changed")
+        reasons.append("%s %s" % (noun, state))
+    return reasons
+
+
+def _build_reasons(spec, listed):
+    """Why the site image of ``spec`` is built: against the image the service's container
+    runs when it is an older build of the same repository."""
+    short = spec["hash"][:DIGEST_LENGTH]
+    running = next((c for c in listed if _repository(c.get("Image")) == spec["repository"]), None)
+    if running is None:
+        if listed:
+            return ["the service runs %s, not a site image of %s" % (listed[0].get("Image"), spec["repository"])]
+        return ["the engine has no %s (a new site image)" % spec["reference"]]
+    old_inputs = dict((k, v) for k, v in _labels(running).items() if k.startswith(BUILD_INPUT_LABEL_PREFIX))
+    if old_inputs:
+        reasons = _changed_build_inputs(old_inputs, image_input_labels(spec))
+        if reasons:
+            return reasons
+    old_tag, new_tag = _tag(running.get("Image")), spec["tag"]
+    old_base, new_base = _HASH_SUFFIX.sub("", old_tag), _HASH_SUFFIX.sub("", new_tag)
+    reasons = ["the base image changed (%s -> %s)" % (old_base, new_base)] if old_base != new_base else []
+    return reasons + ["its inputs changed (new content hash %s, the container runs %s)" % (short, old_tag or "?")]
+
+
+def _image_entries(site_images, images, ours):
+    tags, entries = _engine_tags(images), []
+    for name in sorted(site_images or {}):
+        spec = site_images[name]
+        present = spec["reference"] in tags
+        entries.append({"service": name, "reference": spec["reference"], "action": "present" if present else "build",
+                        "reasons": [] if present else _build_reasons(spec, ours.get(name) or [])})
+    return entries
+
+
+def plan(desired, containers, *, project, images=None, site_images=None):
+    """The change plan (JSON data) of the Compose project ``project`` (the site name).
+
+    ``desired``: ``{service: desired_entry(...)}`` of every enabled service;
+    ``containers``: docker_host_info's ``containers`` (verbose); ``images``: the tags the
+    engine has (strings or docker_host_info's ``images``); ``site_images``: the model's
+    ``images`` (images.py specs). Returns ``services`` (sorted by service), ``images``,
+    ``summary`` (counts per action) and ``recreates`` (the services recreated or removed,
+    for a pipeline to require approval when it names the database or OMERO.server).
+    """
+    ours = project_containers(containers, project)
+    services = _service_entries(desired, ours)
+    image_entries = _image_entries(site_images, images, ours)
+    summary = dict((action, 0) for action in ("create", "recreate", "unchanged", "remove", "build", "present"))
+    for entry in services + image_entries:
+        summary[entry["action"]] += 1
+    return {
+        "schema": PLAN_SCHEMA,
+        "project": project,
+        "services": services,
+        "images": image_entries,
+        "summary": summary,
+        "recreates": [e["service"] for e in services if e["action"] in ("recreate", "remove")],
+    }

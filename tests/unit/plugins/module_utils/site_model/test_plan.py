@@ -1,0 +1,305 @@
+"""The change plan (plan.py, issue 18) against containers synthesised from the model's own
+Compose manifest, labelled as Compose would label them.
+
+compose.py does not expose a service's inputs yet (the labels are not wired), so the
+tests record them with a Renderer that keeps a copy of what it hashes, and check that
+the copy gives the very hash of the manifest.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from unittest import mock
+
+import pytest
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import compose
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import plan as planlib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import HASH_LABEL, build_site_model
+
+from tests.helpers.sites import base_site, merged
+
+BASE = "/srv/omero-test"
+PROJECT = "omero-test"
+
+
+class _Recorder(compose.Renderer):
+    """compose.Renderer keeping a copy of each service's inputs as render() hashes them."""
+
+    last = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.inputs, self.pending = {}, None
+        _Recorder.last = self
+
+    def env_file(self, name, svc, inputs):
+        self.pending = (name, inputs)
+        return super().env_file(name, svc, inputs)
+
+    def definition(self, svc, env_path, mounts, secret_refs):
+        definition = super().definition(svc, env_path, mounts, secret_refs)
+        name, inputs = self.pending
+        self.inputs[name] = dict(copy.deepcopy(inputs), definition=copy.deepcopy(definition))
+        return definition
+
+
+def _site(overlay=None):
+    """The model, the desired entries of plan() and the recorded inputs of ``overlay``."""
+    site = merged(base_site(), overlay or {}, BASE)
+    with mock.patch.object(compose, "Renderer", _Recorder):
+        model = build_site_model(site, site["omero_secrets"])
+    renderer = _Recorder.last
+    own = dict((name, compose._canonical_hash(inputs)) for name, inputs in renderer.inputs.items())
+    desired = {}
+    for name in model["enabled_services"]:
+        peers = dict((p, own[p]) for p in renderer.services[name]["restart_with"] if p in own)
+        desired[name] = planlib.desired_entry(renderer.inputs[name], model["service_hashes"][name], peers=peers,
+                                              image=model["services"][name]["image"])
+    return {"model": model, "desired": desired, "inputs": renderer.inputs, "own": own,
+            "restart_with": dict((n, sorted(s["restart_with"])) for n, s in renderer.services.items())}
+
+
+def _container(project, service, image, labels, oneoff=False):
+    ident = hashlib.sha256(("%s/%s/%s" % (project, service, oneoff)).encode()).hexdigest()
+    labels = dict(labels, **{planlib.COMPOSE_PROJECT: project, planlib.COMPOSE_SERVICE: service,
+                             planlib.COMPOSE_ONEOFF: "True" if oneoff else "False",
+                             "com.docker.compose.container-number": "1"})
+    return {"Id": ident, "Names": ["/%s-%s-1" % (project, service)], "Image": image, "ImageID": "sha256:" + ident,
+            "State": "running", "Status": "Up 2 hours", "Labels": labels}
+
+
+def _containers(site, per_input=True, build_labels=False):
+    """The containers Compose makes of the site's manifest (with the per-input labels
+    when ``per_input``; with the build-input labels their site image passes on)."""
+    containers = []
+    for name, definition in site["model"]["compose"]["services"].items():
+        labels = dict(definition["labels"])
+        if per_input:
+            labels.update(site["desired"][name]["input_labels"])
+        if build_labels and name in site["model"]["images"]:
+            labels.update(planlib.image_input_labels(site["model"]["images"][name]))
+        containers.append(_container(PROJECT, name, definition["image"], labels))
+    return containers
+
+
+def _plan(site, containers, present=None):
+    images = [spec["reference"] for spec in (present or site)["model"]["images"].values()]
+    return planlib.plan(site["desired"], containers, project=PROJECT, images=images,
+                        site_images=site["model"]["images"])
+
+
+def _by_service(result):
+    return dict((e["service"], e) for e in result["services"])
+
+
+def _changed(result):
+    return dict((e["service"], (e["action"], e["reasons"])) for e in result["services"] if e["action"] != "unchanged")
+
+
+@pytest.fixture(scope="module")
+def base():
+    return _site()
+
+
+def test_the_recorded_inputs_give_the_manifest_hashes_with_the_restart_with_peers_folded_in(base):
+    for name, entry in base["desired"].items():
+        assert base["model"]["compose"]["services"][name]["labels"][HASH_LABEL] == entry["inputs_hash"]
+        peers = dict((p, base["own"][p]) for p in entry["restart_with"])
+        expected = compose._canonical_hash({"own": base["own"][name], "restart_with": peers}) if peers \
+            else base["own"][name]
+        assert entry["inputs_hash"] == expected
+    assert base["desired"]["omeroweb"]["restart_with"] == ["redis"]
+
+
+def test_on_a_fresh_host_every_enabled_service_is_created_and_every_site_image_built(base):
+    result = planlib.plan(base["desired"], [], project=PROJECT, images=[], site_images=base["model"]["images"])
+    assert [e["service"] for e in result["services"]] == sorted(base["model"]["enabled_services"])
+    assert all(e["action"] == "create" and e["container"] is None for e in result["services"])
+    assert all(e["reasons"] == ["the service has no container"] for e in result["services"])
+    assert [e["service"] for e in result["images"]] == sorted(base["model"]["images"])
+    assert all(e["action"] == "build" and "a new site image" in e["reasons"][0] for e in result["images"])
+    assert result["summary"]["create"] == len(base["desired"]) and result["summary"]["recreate"] == 0
+    assert result["recreates"] == []
+
+
+def test_a_converged_site_is_unchanged_and_recreates_nothing(base):
+    result = _plan(base, _containers(base))
+    assert set(e["action"] for e in result["services"]) == {"unchanged"}
+    assert all(e["reasons"] == [] and e["container"] for e in result["services"])
+    assert set(e["action"] for e in result["images"]) == {"present"}
+    assert result["recreates"] == []
+    assert result["summary"] == {"create": 0, "recreate": 0, "unchanged": len(base["desired"]), "remove": 0,
+                                 "build": 0, "present": len(base["model"]["images"])}
+
+
+def test_one_omero_web_property_recreates_omeroweb_alone_for_its_omero_config_files(base):
+    after = _site({"omero_web_config": {"omero.web.page_size": 50}})
+    result = _plan(after, _containers(base))
+    assert _changed(result) == {"omeroweb": ("recreate", ["the OMERO config files changed"])}
+    assert result["recreates"] == ["omeroweb"]
+    assert set(e["action"] for e in result["images"]) == {"present"}
+
+
+def test_one_postgresql_setting_recreates_the_database_and_the_services_restarting_with_it(base):
+    after = _site({"omero_services": {"database": {"env": {"POSTGRES_INITDB_ARGS": "--data-checksums"}}}})
+    result = _plan(after, _containers(base))
+    peers = sorted(n for n in after["desired"] if "database" in after["restart_with"][n])
+    expected = {"database": ("recreate", ["the environment changed"])}
+    expected.update((n, ("recreate", ["restarts with database"])) for n in peers)
+    assert _changed(result) == expected
+    assert result["recreates"] == sorted(expected)
+
+
+def test_a_redis_change_recreates_omeroweb_because_it_restarts_with_redis(base):
+    after = _site({"omero_services": {"redis": {"env": {"REDIS_EXTRA": "1"}}}})
+    result = _plan(after, _containers(base))
+    assert _changed(result) == {"redis": ("recreate", ["the environment changed"]),
+                                "omeroweb": ("recreate", ["restarts with redis"])}
+    assert result["recreates"] == ["omeroweb", "redis"]
+
+
+def test_an_image_tag_change_recreates_that_service_naming_both_images(base):
+    after = _site({"omero_services": {"prometheus": {"image": {"tag": "v3.5.2"}}}})
+    result = _plan(after, _containers(base))
+    old = base["model"]["compose"]["services"]["prometheus"]["image"]
+    new = after["model"]["compose"]["services"]["prometheus"]["image"]
+    assert new.endswith(":v3.5.2") and old != new
+    assert _changed(result) == {"prometheus": ("recreate", ["the image changed (%s -> %s)" % (old, new)])}
+
+
+def test_a_new_base_image_builds_the_site_image_and_says_so_from_the_tags(base):
+    after = _site({"omero_services": {"omeroweb": {"image": {"tag": "5.32.0"}}}})
+    result = _plan(after, _containers(base), present=base)
+    assert _changed(result)["omeroweb"][1][0].startswith("the image changed (omero-docker-stack/omero-web:5.31.0-h")
+    builds = [e for e in result["images"] if e["action"] == "build"]
+    assert [e["service"] for e in builds] == ["omeroweb"]
+    short = after["model"]["images"]["omeroweb"]["hash"][:12]
+    assert builds[0]["reasons"][0] == "the base image changed (5.31.0 -> 5.32.0)"
+    assert builds[0]["reasons"][1].startswith("its inputs changed (new content hash %s" % short)
+
+
+def test_build_input_labels_name_the_context_file_that_changed(base):
+    after = _site({"omero_server_cli_plugins": ["omero-metadata==0.12.0"]})
+    result = _plan(after, _containers(base, build_labels=True), present=base)
+    builds = dict((e["service"], e["reasons"]) for e in result["images"] if e["action"] == "build")
+    assert builds == {"omeroserver": ["the build context file requirements.txt changed"]}
+    assert _changed(result)["omeroserver"][1][0].startswith("the image changed")
+
+
+def test_a_disabled_service_has_its_container_removed(base):
+    before = _site({"omero_services": {"portainer": {"enabled": True}}})
+    result = _plan(base, _containers(before))
+    entry = _by_service(result)["portainer"]
+    assert entry["action"] == "remove" and entry["reasons"] == ["the service is disabled"]
+    assert entry["container"] == next(c["Id"] for c in _containers(before)
+                                      if c["Labels"][planlib.COMPOSE_SERVICE] == "portainer")
+    assert "portainer" in result["recreates"] and result["summary"]["remove"] == 1
+
+
+def test_oneoff_containers_and_other_projects_are_ignored(base):
+    containers = _containers(base)
+    containers.append(_container(PROJECT, "omeroserver", "x:1", {HASH_LABEL: "0" * 64}, oneoff=True))
+    containers.append(_container("another-site", "omeroserver", "x:1", {HASH_LABEL: "0" * 64}))
+    containers.append(_container("another-site", "legacy", "x:1", {}))
+    containers.append({"Id": "f" * 64, "Names": ["/hand-made"], "Image": "busybox", "State": "running"})
+    result = _plan(base, containers)
+    assert set(e["action"] for e in result["services"]) == {"unchanged"}
+    assert result["recreates"] == []
+
+
+def test_containers_of_an_older_version_are_unchanged_while_their_hash_holds(base):
+    old = _containers(base, per_input=False)
+    assert set(e["action"] for e in _plan(base, old)["services"]) == {"unchanged"}
+    after = _site({"omero_web_config": {"omero.web.page_size": 50}})
+    assert _changed(_plan(after, old)) == {
+        "omeroweb": ("recreate", ["made by an older version of the collection (no per-input labels)"])}
+
+
+def test_docker_host_info_image_entries_count_by_their_repo_tags(base):
+    images = [{"Id": "sha256:1", "RepoTags": [spec["reference"]]} for spec in base["model"]["images"].values()]
+    result = planlib.plan(base["desired"], _containers(base), project=PROJECT, images=images + [{"RepoTags": None}],
+                          site_images=base["model"]["images"])
+    assert set(e["action"] for e in result["images"]) == {"present"}
+
+
+def _join(parts):
+    inputs = {}
+    for part in parts.values():
+        for path, value in part.items():
+            if len(path) == 1:
+                inputs[path[0]] = value
+            else:
+                inputs.setdefault(path[0], {})[path[1]] = value
+    return inputs
+
+
+def _leaves(inputs):
+    return [(k, s) for k, v in inputs.items() if k in ("definition", "files") and isinstance(v, dict) for s in v] + \
+        [(k,) for k, v in inputs.items() if k not in ("definition", "files") or not isinstance(v, dict) or not v]
+
+
+@pytest.fixture(scope="module")
+def everything():
+    """A site with every optional service on, for the widest set of inputs."""
+    on = dict((name, {"enabled": True}) for name in ("cadvisor", "alertmanager", "portainer", "crowdsec"))
+    return _site({"omero_services": on, "omero_web_config": {"omero.web.page_size": 50}})
+
+
+def test_the_categories_partition_every_services_inputs_exactly(everything):
+    for inputs in everything["inputs"].values():
+        parts = planlib.split_inputs(inputs)
+        assert set(parts) == set(dict(planlib.CATEGORIES))
+        paths = [path for part in parts.values() for path in part]
+        assert len(paths) == len(set(paths)) and sorted(paths) == sorted(_leaves(inputs))
+        assert _join(parts) == inputs
+
+
+def test_the_combined_hash_changes_exactly_when_one_category_label_changes(everything):
+    for name, inputs in everything["inputs"].items():
+        labels = planlib.input_labels(inputs)
+        for category, part in planlib.split_inputs(inputs).items():
+            for path in part:
+                changed = copy.deepcopy(inputs)
+                target = changed if len(path) == 1 else changed[path[0]]
+                target[path[-1]] = {"changed": target[path[-1]]}
+                new = planlib.input_labels(changed)
+                assert compose._canonical_hash(changed) != compose._canonical_hash(inputs), (name, path)
+                assert set(k for k in labels if labels[k] != new[k]) == {planlib.INPUT_LABEL_PREFIX + category}
+        assert planlib.input_labels(copy.deepcopy(inputs)) == labels
+
+
+def test_unknown_input_keys_fall_into_the_definition_category(base):
+    inputs = dict(base["inputs"]["omeroweb"], something_new=1)
+    inputs["definition"] = dict(inputs["definition"], stop_grace_period="30s")
+    parts = planlib.split_inputs(inputs)
+    assert parts["definition"][("something_new",)] == 1
+    assert parts["definition"][("definition", "stop_grace_period")] == "30s"
+
+
+def test_the_restart_with_label_follows_the_peers_own_hashes_alone(base):
+    inputs = base["inputs"]["omeroweb"]
+    one, other = planlib.input_labels(inputs, {"redis": "a" * 64}), planlib.input_labels(inputs, {"redis": "b" * 64})
+    assert set(k for k in one if one[k] != other[k]) == {planlib.INPUT_LABEL_PREFIX + "restart-with"}
+    assert all(k.startswith(planlib.INPUT_LABEL_PREFIX) and len(v) == planlib.DIGEST_LENGTH for k, v in one.items())
+
+
+def test_the_build_input_labels_cover_what_the_image_hash_covers(base):
+    from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import images as imagelib
+
+    for spec in base["model"]["images"].values():
+        files = dict((f["path"], {"content": f["content"], "mode": f["mode"]}) for f in spec["files"])
+        copies = dict((c["dest"], c["sha256"]) for c in spec["copies"])
+        assert imagelib._digest({"schema": imagelib.BUILD_SCHEMA, "files": files, "copies": copies,
+                                 "args": spec["build_args"]}) == spec["hash"]
+        labels = planlib.image_input_labels(spec)
+        assert len(labels) == 1 + len(files) + len(copies)
+
+
+def test_the_plan_is_json_serialisable(base):
+    after = _site({"omero_web_config": {"omero.web.page_size": 50}})
+    result = _plan(after, _containers(base))
+    assert json.loads(json.dumps(result)) == result
+    fresh = planlib.plan(base["desired"], [], project=PROJECT)
+    assert json.loads(json.dumps(fresh)) == fresh and fresh["images"] == []
