@@ -28,6 +28,11 @@ This is the entry point; each concept lives in its own module, called in order:
   omero_defaults.py, published in ``bootstrap``: see :func:`bootstrap`);
 - images.py: the site images built on the services' base images;
 - compose.py: the Compose definition, files, env files and secret files per service.
+
+Built on its output, not called here yet (groundwork of later issues): swarm.py, the
+Compose definition as a ``docker stack deploy`` stack file; plan.py, the change plan
+(create, recreate, unchanged or remove per service, with reasons) from the running
+containers' labels.
 """
 
 from __future__ import absolute_import, division, print_function
