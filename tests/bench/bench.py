@@ -11,7 +11,7 @@ the offline test images): create + prepare (engine installed, images loaded), th
   - a change of one PostgreSQL setting (containers recreated),
   - the no-op re-run with 100,000 small files in the OMERO binary repository divided by
     the same without them,
-and prints one JSON object. Targets: no-op <= 60 s and <= 25 % of the fresh converge,
+and prints one JSON object. BENCH_LOG_DIR keeps each Molecule call's output there. Targets: no-op <= 60 s and <= 25 % of the fresh converge,
 0 containers recreated by the no-op, exactly 1 by the web property, ratio <= 1.1.
 """
 
@@ -42,6 +42,10 @@ def molecule(*args, extra_vars=None):
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
     seconds = round(time.monotonic() - start, 1)
+    if os.environ.get("BENCH_LOG_DIR"):  # each call's output, e.g. for its task profile
+        logs = Path(os.environ["BENCH_LOG_DIR"])
+        logs.mkdir(parents=True, exist_ok=True)
+        (logs / f"{len(list(logs.iterdir())):02d}-{'-'.join(args)}.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode:
         sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-3000:])
         raise SystemExit(f"molecule {' '.join(args)} failed")

@@ -7,6 +7,9 @@ password value is printed at -v --diff. The modules themselves are tested agains
 autospec fake of omero-py (test_omero_*_module.py); here they are replaced by small
 stand-ins with the same options and results that keep a server's passwords in a JSON
 file. The delegated container connection is forced to `local` with an extra var.
+community.docker.docker_container_info is FAKE too (no container runs here): it returns
+the id and start time kept in the same JSON file, as the real module's `container`
+(the inspect) holds them.
 """
 
 from __future__ import annotations
@@ -103,6 +106,15 @@ module.exit_json(changed=False, added=[], replaced=[], removed=[], unchanged=[])
 ''',
 }
 
+FAKE_DOCKER_CONTAINER_INFO = r'''
+import json, os
+from ansible.module_utils.basic import AnsibleModule
+module = AnsibleModule(argument_spec=dict(name=dict(type="str", required=True)), supports_check_mode=True)
+with open(os.environ["FAKE_OMERO_STATE"]) as handle:
+    container = json.load(handle).get("container")
+module.exit_json(changed=False, exists=container is not None, container=container)
+'''
+
 PLAYBOOK = [{
     "name": "bootstrap",
     "hosts": "omero",
@@ -120,8 +132,12 @@ def site(tmp_path):
     (coll / "plugins" / "modules").mkdir(parents=True)
     for name, code in FAKE_MODULES.items():
         (coll / "plugins" / "modules" / (name + ".py")).write_text("#!/usr/bin/python\n" + code)
+    docker = tmp_path / "collections" / "ansible_collections" / "community" / "docker" / "plugins" / "modules"
+    docker.mkdir(parents=True)
+    (docker / "docker_container_info.py").write_text("#!/usr/bin/python\n" + FAKE_DOCKER_CONTAINER_INFO)
     (tmp_path / "playbook.yml").write_text(yaml.safe_dump(PLAYBOOK))
     applied = tmp_path / "secrets" / ".applied" / "omero_root_password"
+    record = tmp_path / "secrets" / ".applied" / "omero_bootstrap"
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"children": {"omero": {"hosts": {
         "omero-host": {
             "ansible_connection": "local",
@@ -137,7 +153,8 @@ def site(tmp_path):
         }}}}}}))
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"passwords": {"root": "first-root-pw-1234", "job-service": "x"},
-                                 "starting": 0, "logins": [], "writes": [], "users": {}}))
+                                 "starting": 0, "logins": [], "writes": [], "users": {},
+                                 "container": {"Id": "c0ffee", "State": {"StartedAt": "2026-12-04T10:00:00Z"}}}))
 
     class Site:
         path = tmp_path
@@ -153,6 +170,7 @@ def site(tmp_path):
             state.write_text(json.dumps(data))
 
         applied_file = applied
+        record_file = record
 
         last = None
 
@@ -231,12 +249,15 @@ def test_changed_root_password_is_applied_with_the_one_recorded(site):
 
 def test_neither_password_works_fails_and_keeps_the_recorded_one(site):
     assert site.run("first-root-pw-1234")[0] == 0
+    record = site.record_file.read_text()
     site.set(passwords={"root": "set-elsewhere-pw", "job-service": "x"})
     rc, out = site.run("third-root-pw-9012")
     assert rc != 0
     _assert_no_secret(out)
     assert "neither the new password nor the one applied last" in out
     assert site.applied_file.read_text() == "first-root-pw-1234"
+    # the record of the last run that worked stays: the next run applies again
+    assert site.record_file.read_text() == record
 
 
 def test_wrong_password_without_a_recorded_one_stops_the_wait_at_once(site):
@@ -261,3 +282,57 @@ def test_an_external_server_is_not_bootstrapped_and_the_role_says_why(site):
     assert site.server()["logins"] == []
     assert not site.applied_file.exists()
     assert site.changed() == 0
+
+
+def test_a_run_with_the_inputs_and_container_of_the_record_skips_the_bootstrap(site):
+    assert site.run("first-root-pw-1234")[0] == 0
+    record = site.record_file.read_text()
+    assert oct(site.record_file.stat().st_mode & 0o777) == "0o600"
+    salt, digest = record.split(":")
+    assert len(salt) == 16 and len(digest) == 64
+    for value in SECRETS:
+        assert value not in record
+    logins = len(site.server()["logins"])
+    # the same inputs, the same container: no login, nothing changed, the record kept
+    rc, out = site.run("first-root-pw-1234")
+    assert rc == 0 and site.changed() == 0, out
+    assert "OMERO bootstrap skipped" in out
+    assert len(site.server()["logins"]) == logins
+    assert site.record_file.read_text() == record
+    # check mode skips the same way
+    rc, out = site.run("first-root-pw-1234", "--check")
+    assert rc == 0 and len(site.server()["logins"]) == logins, out
+
+
+def test_a_changed_container_or_input_applies_again_and_is_then_recorded(site):
+    assert site.run("first-root-pw-1234")[0] == 0
+    changes = [
+        ("restarted", {"container": {"Id": "c0ffee", "State": {"StartedAt": "2026-12-04T11:00:00Z"}}}, {}),
+        ("recreated", {"container": {"Id": "decaf", "State": {"StartedAt": "2026-12-04T11:00:00Z"}}}, {}),
+        ("user added", {}, {"omero_bootstrap_users": [{"name": "alice"}, {"name": "bob", "password": "bob-pw-0"}]}),
+        ("job-service password", {}, {"omero_bootstrap_job_service_password": "job-service-pw-4712"}),
+    ]
+    for change, server, extra in changes:
+        site.set(**server)
+        logins = len(site.server()["logins"])
+        rc, out = site.run("first-root-pw-1234", "-e", json.dumps(extra))
+        assert rc == 0 and "OMERO bootstrap skipped" not in out, (change, out)
+        assert len(site.server()["logins"]) > logins, change
+    # the last one is recorded: the same run again skips
+    logins = len(site.server()["logins"])
+    rc, out = site.run("first-root-pw-1234", "-e", json.dumps(extra))
+    assert rc == 0 and "OMERO bootstrap skipped" in out, out
+    assert len(site.server()["logins"]) == logins
+    # omero_bootstrap_force applies anyway
+    rc, out = site.run("first-root-pw-1234", "-e", json.dumps(dict(extra, omero_bootstrap_force=True)))
+    assert rc == 0 and len(site.server()["logins"]) > logins, out
+
+
+def test_no_container_no_record_means_every_run_applies(site):
+    site.set(container=None)
+    assert site.run("first-root-pw-1234")[0] == 0
+    assert not site.record_file.exists()
+    logins = len(site.server()["logins"])
+    rc, out = site.run("first-root-pw-1234")
+    assert rc == 0 and "OMERO bootstrap skipped" not in out, out
+    assert len(site.server()["logins"]) > logins
