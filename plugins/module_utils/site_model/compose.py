@@ -9,17 +9,18 @@
 :class:`Renderer` derives them for each enabled service from the checked site model.
 Each service's definition carries the hash of its inputs (:data:`HASH_LABEL`): its
 definition, its files, its environment and digests of its secrets, so that Compose
-recreates exactly the services whose inputs changed.
+recreates exactly the services whose inputs changed; and one label per category of
+these inputs (labels.py :func:`input_labels`), from which the change plan (plan.py)
+says why. The labels are set after hashing: they are not inputs.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import posixpath
 
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import config_files as configlib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import labels as labellib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import placeholders
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import scripts as scriptlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
@@ -27,13 +28,11 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.image_refs import image_reference
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.omero_defaults import OMERO_FILE_NAME
 
-LABEL_PREFIX = "org.omero-docker.stack"
-HASH_LABEL = LABEL_PREFIX + ".inputs-hash"
+# Defined in labels.py; imported from here too.
+LABEL_PREFIX = labellib.LABEL_PREFIX
+HASH_LABEL = labellib.HASH_LABEL
 DOCKER_SOCKET = "/var/run/docker.sock"
-
-
-def _canonical_hash(data):
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+_canonical_hash = labellib.canonical_hash
 
 
 def _bind(source, target, read_only=True, **extra):
@@ -61,6 +60,7 @@ class Renderer:
         self.context = placeholders.context(settings, services)
         self.files, self.env_files, self.secret_files, self.directories = [], [], [], []
         self.compose_services, self.compose_secrets, self.hashes = {}, {}, {}
+        self.input_labels, self.restart_with = {}, {}
         self.secret_refs = {}
 
     def fill(self, value):
@@ -208,11 +208,14 @@ class Renderer:
         inputs["definition"] = definition
         digest = _canonical_hash(inputs)
         self.hashes[name] = digest
+        self.input_labels[name] = labellib.input_labels(inputs)
+        self.restart_with[name] = []
         definition["labels"] = {
             LABEL_PREFIX + ".site": self.site_name,
             LABEL_PREFIX + ".service": name,
             HASH_LABEL: digest,
         }
+        definition["labels"].update(self.input_labels[name])
         self.compose_services[name] = definition
 
     def render_all(self, secret_names):
@@ -226,14 +229,20 @@ class Renderer:
     def apply_restart_with(self, enabled):
         """Fold the own input hashes of the services a service declares it restarts with
         (catalog ``restart_with``) into its hash label, so that Compose recreates it
-        whenever one of them is recreated. Not transitive: each service lists its peers."""
+        whenever one of them is recreated. Not transitive: each service lists its peers.
+        Its ``restart-with`` input label digests the same peer hashes (labels.py)."""
         own = dict(self.hashes)
         for name in enabled:
             peers = sorted(p for p in self.services[name]["restart_with"] if p in own)
             if not peers:
                 continue
-            digest = _canonical_hash({"own": own[name], "restart_with": dict((p, own[p]) for p in peers)})
+            peer_hashes = dict((p, own[p]) for p in peers)
+            digest = _canonical_hash({"own": own[name], "restart_with": peer_hashes})
             self.hashes[name] = digest
+            self.restart_with[name] = peers
+            self.input_labels[name][labellib.INPUT_LABEL_PREFIX + labellib.RESTART_WITH] = \
+                labellib.restart_with_label(peer_hashes)
+            self.compose_services[name]["labels"].update(self.input_labels[name])
             self.compose_services[name]["labels"][HASH_LABEL] = digest
 
     def compose(self):
@@ -265,6 +274,8 @@ class Renderer:
             "depends_on": list(svc["depends_on"]),
             "env_file": posixpath.join(self.paths["env"], name + ".env") if svc["enabled"] else "",
             "inputs_hash": self.hashes.get(name, ""),
+            "input_labels": dict(self.input_labels.get(name) or {}),
+            "restart_with": list(self.restart_with.get(name) or []),
         }
         if svc.get("external"):
             summary["external"] = dict(svc["external"])

@@ -26,13 +26,15 @@ This is the entry point; each concept lives in its own module, called in order:
 - web_plugins.py, scripts.py, accounts.py: omero_web_plugins, omero_scripts,
   omero_groups and omero_users (the last three, with the read-write flag of
   omero_defaults.py, published in ``bootstrap``: see :func:`bootstrap`);
-- images.py: the site images built on the services' base images;
-- compose.py: the Compose definition, files, env files and secret files per service.
+- images.py: the site images built on the services' base images, each with the
+  build-input labels of labels.py (``labels``, for the images role to set);
+- compose.py: the Compose definition, files, env files and secret files per service,
+  with the labels of labels.py (the inputs hash and one label per input category).
 
-Built on its output, not called here yet (groundwork of later issues): swarm.py, the
-Compose definition as a ``docker stack deploy`` stack file; plan.py, the change plan
-(create, recreate, unchanged or remove per service, with reasons) from the running
-containers' labels.
+Built on its output, not called here: plan.py, the change plan (create, recreate,
+unchanged or remove per service, with reasons) from the running containers' labels
+(the ``site_plan`` filter); swarm.py (groundwork of a later issue), the Compose
+definition as a ``docker stack deploy`` stack file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -52,6 +54,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
     site_settings,
 )
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import images as imagelib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import labels as labellib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import paths as pathlib_
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import scripts as scriptlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
@@ -171,6 +174,9 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
                                              plugins)
     registration_base, web_ops = pluginlib.registration_split(web_ops)
     images = imagelib.site_images(services, enabled, settings, site, checked["local_files"])
+    for spec in images.values():
+        # Set at build time by the images role, for the change plan to name the input.
+        spec["labels"] = labellib.image_input_labels(spec)
     web_registration = pluginlib.registration(paths, services, enabled, plugins, registration_base)
     renderer = compose.Renderer(catalog, settings, services, paths=paths, used_paths=used_paths,
                                 secrets=(values, given, set(generated)),

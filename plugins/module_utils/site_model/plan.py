@@ -6,134 +6,64 @@
 # Do not use it from other collections or standalone plugins/modules!
 """The change plan of a site (issue 18): what a run would do to each service, and why.
 
-compose.py puts ONE combined hash of a service's inputs on its container
-(:data:`compose.HASH_LABEL`): enough for Compose to know *that* a container must be
-recreated, not enough to tell an operator *why*. This module splits the same inputs
-into categories (image, environment, OMERO config files, ...) and gives each a short
-digest, meant to be set as one label per category (:data:`INPUT_LABEL_PREFIX`). The
-categories partition the inputs exactly, so the combined hash changes if and only if
-some category label changes: comparing the labels of a running container with the
-model's names every reason, and never misses one.
+compose.py labels each container with the combined hash of its service's inputs and
+with one short digest per category of these inputs (image, environment, OMERO config
+files, ...: labels.py). The categories partition the inputs exactly, so comparing the
+labels of a running container with the model's names every reason a container is
+recreated, and never misses one; the site images carry one label per build input.
 
 :func:`plan` reads the containers as ``community.docker.docker_host_info`` lists them
 (``containers: true, containers_all: true, verbose_output: true``) and the site images
 the engine has, and says per service create / recreate / unchanged / remove, per site
 image build / present, each with reasons in words, as plain JSON data: nothing here
 touches a host, so a CI pipeline can gate on the result (``recreates``).
-
-Not wired yet: compose.py does not set these labels, and no module, playbook or check
-mode summary calls :func:`plan`.
+:func:`desired_from_model` takes what it compares from the site model, :func:`lines`
+says the plan in words, one line per service and image. The ``site_plan`` and
+``site_plan_lines`` filters (plugins/filter/site_plan.py) call them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.compose import HASH_LABEL, LABEL_PREFIX
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.images import BUILD_SCHEMA
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.labels import (
+    BUILD_INPUT_LABEL_PREFIX,
+    CATEGORIES,
+    DIGEST_LENGTH,
+    HASH_LABEL,
+    INPUT_LABEL_PREFIX,
+    RESTART_WITH,
+    image_input_labels,
+    input_labels,
+)
 
 PLAN_SCHEMA = 1
-INPUT_LABEL_PREFIX = LABEL_PREFIX + ".input."
-# Set on a site image (and so inherited by its containers' labels): a prefix of its own,
-# because the labels Compose sets on a container override the image's of the same name.
-BUILD_INPUT_LABEL_PREFIX = LABEL_PREFIX + ".build-input."
-DIGEST_LENGTH = 12
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
 COMPOSE_ONEOFF = "com.docker.compose.oneoff"
-
-# Every category, in the order reasons are given, with what its change means. A new key
-# of compose.py's inputs lands in "definition" until it is given a category here.
-CATEGORIES = (
-    ("image", "the image changed"),
-    ("environment", "the environment changed"),
-    ("omero-config", "the OMERO config files changed"),
-    ("config-files", "the rendered config files changed"),
-    ("secrets", "a secret it uses changed (compared by digest)"),
-    ("ports", "the published ports changed"),
-    ("mounts", "the mounts changed"),
-    ("resources", "the resources changed (memory, CPUs, ulimits)"),
-    ("definition", "the service definition changed (command, healthcheck, restart policy, dependencies or other keys)"),
-    ("restart-with", "the services it restarts with changed"),
-)
-_WORDS = dict(CATEGORIES)
-RESTART_WITH = "restart-with"
-
-# Top-level keys of compose.py's inputs, and keys of its compose definition.
-_TOP_KEYS = {"env": "environment", "secrets": "secrets", "web_registration": "omero-config"}
-_DEFINITION_KEYS = {
-    "image": "image", "pull_policy": "image",
-    "env_file": "environment",
-    "secrets": "secrets",
-    "ports": "ports",
-    "volumes": "mounts",
-    "mem_limit": "resources", "cpus": "resources", "ulimits": "resources",
-}
-_SPLIT = {"definition": lambda key: _DEFINITION_KEYS.get(key, "definition"),
-          "files": lambda target: "omero-config" if target.endswith(".omero") else "config-files"}
-_EMPTY = {"definition": "definition", "files": "config-files"}
+SERVICE_ACTIONS = ("create", "recreate", "unchanged", "remove")
+IMAGE_ACTIONS = ("build", "present")
 _HASH_SUFFIX = re.compile(r"-h[0-9a-f]{12}$")
 
 
-def _canonical_hash(data):
-    """The same canonical JSON digest as compose.py's and images.py's."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
-
-
-def _short(data):
-    return _canonical_hash(data)[:DIGEST_LENGTH]
-
-
-def split_inputs(inputs):
-    """``{category: {path: value}}``: every leaf of a service's ``inputs`` (as compose.py
-    hashes them) in exactly one category. A path is ``(key,)`` or, for the definition and
-    the rendered files, ``(key, sub key)``; an empty definition or file set is kept as
-    ``(key,): {}`` so that joining the parts gives the inputs back exactly."""
-    parts = {category: {} for category in _WORDS}
-    for key, value in inputs.items():
-        if key in _SPLIT and isinstance(value, dict):
-            for sub, subvalue in value.items():
-                parts[_SPLIT[key](sub)][(key, sub)] = subvalue
-            if not value:
-                parts[_EMPTY[key]][(key,)] = value
-        else:
-            parts[_TOP_KEYS.get(key, "definition")][(key,)] = value
-    return parts
-
-
-def input_labels(inputs, restart_with=None):
-    """One label per category: ``{INPUT_LABEL_PREFIX + category: short digest}``.
-
-    ``inputs`` is the dict compose.py hashes into a service's own hash; ``restart_with``
-    maps the peers the service restarts with to their own hashes (compose.py
-    ``apply_restart_with``), which fold into its combined hash. Every category has a
-    label, even an empty one, so a missing label means another version made the container.
-    """
-    labels = dict((INPUT_LABEL_PREFIX + category, _short(sorted([list(path), value] for path, value in part.items())))
-                  for category, part in split_inputs(inputs).items())
-    labels[INPUT_LABEL_PREFIX + RESTART_WITH] = _short(dict(restart_with or {}))
-    return labels
-
-
 def desired_entry(inputs, inputs_hash, *, peers=None, image=None):
-    """What :func:`plan` takes of one enabled service, as the model would hand it over:
-    its combined hash (the label's value), its input labels, its image reference (to name
-    the change) and the peers it restarts with (``{peer: own hash}``)."""
+    """What :func:`plan` takes of one enabled service: its combined hash (the label's
+    value), its input labels, its image reference (to name the change) and the peers it
+    restarts with (``{peer: own hash}``), from the inputs compose.py hashes."""
     return {"inputs_hash": inputs_hash, "input_labels": input_labels(inputs, peers), "image": image,
             "restart_with": sorted(peers or {})}
 
 
-def image_input_labels(spec):
-    """One label per build input of a site image spec (images.py ``build_spec``): the build
-    arguments (base image), each context file, each copied file. Together they are what
-    the spec's ``hash`` covers, so a build can name the input that changed."""
-    labels = {BUILD_INPUT_LABEL_PREFIX + "args": _short({"schema": BUILD_SCHEMA, "args": spec["build_args"]})}
-    labels.update((BUILD_INPUT_LABEL_PREFIX + "file." + f["path"], _short({"content": f["content"], "mode": f["mode"]}))
-                  for f in spec["files"])
-    labels.update((BUILD_INPUT_LABEL_PREFIX + "copy." + c["dest"], c["sha256"][:DIGEST_LENGTH]) for c in spec["copies"])
-    return labels
+def desired_from_model(model):
+    """``{service: desired entry}`` of every service the site runs a container of (enabled,
+    not external), as :func:`desired_entry` gives it, from the model's ``services``."""
+    desired = {}
+    for name, summary in sorted((model.get("services") or {}).items()):
+        if not summary.get("enabled") or summary.get("external"):
+            continue
+        desired[name] = {"inputs_hash": summary["inputs_hash"], "input_labels": dict(summary["input_labels"]),
+                         "image": summary["image"], "restart_with": sorted(summary["restart_with"])}
+    return desired
 
 
 def _labels(container):
@@ -292,7 +222,7 @@ def plan(desired, containers, *, project, images=None, site_images=None):
     ours = project_containers(containers, project)
     services = _service_entries(desired, ours)
     image_entries = _image_entries(site_images, images, ours)
-    summary = dict((action, 0) for action in ("create", "recreate", "unchanged", "remove", "build", "present"))
+    summary = dict((action, 0) for action in SERVICE_ACTIONS + IMAGE_ACTIONS)
     for entry in services + image_entries:
         summary[entry["action"]] += 1
     return {
@@ -303,3 +233,19 @@ def plan(desired, containers, *, project, images=None, site_images=None):
         "summary": summary,
         "recreates": [e["service"] for e in services if e["action"] in ("recreate", "remove")],
     }
+
+
+def _line(action, what, reasons):
+    return ("%-10s%s: %s" % (action, what, "; ".join(reasons)) if reasons else "%-10s%s" % (action, what)).rstrip()
+
+
+def lines(result):
+    """The plan :func:`plan` returns, in words: one line per service (``recreate  omeroweb:
+    the OMERO config files changed``), one per site image, then the counts."""
+    out = [_line(e["action"], e["service"], e["reasons"]) for e in result["services"]]
+    out.extend(_line(e["action"], "%s (%s)" % (e["reference"], e["service"]), e["reasons"]) for e in result["images"])
+    counts = result["summary"]
+    services = ", ".join("%d %s" % (counts[a], a if a == "unchanged" else "to " + a) for a in SERVICE_ACTIONS)
+    images = "%d to build, %d present" % (counts["build"], counts["present"])
+    out.append("%s: %s; site images: %s" % (result["project"], services, images))
+    return out

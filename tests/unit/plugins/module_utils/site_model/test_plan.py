@@ -1,9 +1,11 @@
 """The change plan (plan.py, issue 18) against containers synthesised from the model's own
-Compose manifest, labelled as Compose would label them.
+Compose manifest, labelled as Compose labels them: with the labels compose.py sets
+(the inputs hash and the per-input labels of labels.py).
 
-compose.py does not expose a service's inputs yet (the labels are not wired), so the
-tests record them with a Renderer that keeps a copy of what it hashes, and check that
-the copy gives the very hash of the manifest.
+The inputs of each service are recomputed here from the model alone (its manifest without
+the labels, env files, rendered files, secret digests, web registration): they give the
+very hashes of the manifest, so the labels added to the definition are not inputs and the
+hashes are those of the collection before the labels.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from unittest import mock
+import posixpath
 
 import pytest
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import compose
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import labels as labellib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import plan as planlib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import HASH_LABEL, build_site_model
 
 from tests.helpers.sites import base_site, merged
@@ -24,41 +28,37 @@ BASE = "/srv/omero-test"
 PROJECT = "omero-test"
 
 
-class _Recorder(compose.Renderer):
-    """compose.Renderer keeping a copy of each service's inputs as render() hashes them."""
-
-    last = None
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.inputs, self.pending = {}, None
-        _Recorder.last = self
-
-    def env_file(self, name, svc, inputs):
-        self.pending = (name, inputs)
-        return super().env_file(name, svc, inputs)
-
-    def definition(self, svc, env_path, mounts, secret_refs):
-        definition = super().definition(svc, env_path, mounts, secret_refs)
-        name, inputs = self.pending
-        self.inputs[name] = dict(copy.deepcopy(inputs), definition=copy.deepcopy(definition))
-        return definition
+def _inputs(model, values, name):
+    """The inputs compose.py hashes for ``name``, recomputed from the model (no labels)."""
+    definition = copy.deepcopy(model["compose"]["services"][name])
+    del definition["labels"]
+    sources = dict((v["source"], v["target"]) for v in definition.get("volumes") or [])
+    env_file = next(e for e in model["env_files"] if e["service"] == name)
+    init_only = set(e["via"] for e in model["init_only_secrets"] if e["service"] == name)
+    secrets = dict(("env:" + key, secretlib.digest(values[sname])) for key, sname in env_file["secret_env"].items()
+                   if "env " + key not in init_only)
+    secret_dir = posixpath.join(model["paths"]["secrets"], name)
+    for entry in model["secret_files"]:
+        target = posixpath.relpath(entry["path"], secret_dir)
+        if entry["service"] == name and "file /run/secrets/" + target not in init_only:
+            secrets["file:" + target] = secretlib.digest(values[entry["secret"]])
+    inputs = {"files": dict((sources[f["path"]], f["content"]) for f in model["files"] if f["service"] == name),
+              "secrets": secrets, "env": env_file["env"], "definition": definition}
+    registration = model["web_registration"]
+    if registration and registration["file"] in sources:
+        inputs["web_registration"] = {"plugins": registration["plugins"], "base_config": registration["base_config"]}
+    return inputs
 
 
 def _site(overlay=None):
-    """The model, the desired entries of plan() and the recorded inputs of ``overlay``."""
+    """The model of ``overlay`` over the base site, the desired entries plan() takes of it,
+    and the inputs of its services recomputed from the model."""
     site = merged(base_site(), overlay or {}, BASE)
-    with mock.patch.object(compose, "Renderer", _Recorder):
-        model = build_site_model(site, site["omero_secrets"])
-    renderer = _Recorder.last
-    own = dict((name, compose._canonical_hash(inputs)) for name, inputs in renderer.inputs.items())
-    desired = {}
-    for name in model["enabled_services"]:
-        peers = dict((p, own[p]) for p in renderer.services[name]["restart_with"] if p in own)
-        desired[name] = planlib.desired_entry(renderer.inputs[name], model["service_hashes"][name], peers=peers,
-                                              image=model["services"][name]["image"])
-    return {"model": model, "desired": desired, "inputs": renderer.inputs, "own": own,
-            "restart_with": dict((n, sorted(s["restart_with"])) for n, s in renderer.services.items())}
+    model = build_site_model(site, site["omero_secrets"])
+    inputs = dict((name, _inputs(model, site["omero_secrets"], name)) for name in model["enabled_services"])
+    own = dict((name, compose._canonical_hash(i)) for name, i in inputs.items())
+    return {"model": model, "desired": planlib.desired_from_model(model), "inputs": inputs, "own": own,
+            "restart_with": dict((n, s["restart_with"]) for n, s in model["services"].items())}
 
 
 def _container(project, service, image, labels, oneoff=False):
@@ -71,15 +71,16 @@ def _container(project, service, image, labels, oneoff=False):
 
 
 def _containers(site, per_input=True, build_labels=False):
-    """The containers Compose makes of the site's manifest (with the per-input labels
-    when ``per_input``; with the build-input labels their site image passes on)."""
+    """The containers Compose makes of the site's manifest, labelled as it says (without
+    the per-input labels unless ``per_input``, as an older version labelled them; with the
+    build-input labels their site image passes on when ``build_labels``)."""
     containers = []
     for name, definition in site["model"]["compose"]["services"].items():
         labels = dict(definition["labels"])
-        if per_input:
-            labels.update(site["desired"][name]["input_labels"])
+        if not per_input:
+            labels = dict((k, v) for k, v in labels.items() if not k.startswith(labellib.INPUT_LABEL_PREFIX))
         if build_labels and name in site["model"]["images"]:
-            labels.update(planlib.image_input_labels(site["model"]["images"][name]))
+            labels.update(site["model"]["images"][name]["labels"])
         containers.append(_container(PROJECT, name, definition["image"], labels))
     return containers
 
@@ -103,14 +104,55 @@ def base():
     return _site()
 
 
-def test_the_recorded_inputs_give_the_manifest_hashes_with_the_restart_with_peers_folded_in(base):
+def test_the_inputs_recomputed_without_the_labels_give_the_manifest_hashes(base):
+    """The hashes are those of the inputs alone (the collection's before the labels), with
+    the own hashes of the restart_with peers folded in."""
     for name, entry in base["desired"].items():
         assert base["model"]["compose"]["services"][name]["labels"][HASH_LABEL] == entry["inputs_hash"]
+        assert base["model"]["service_hashes"][name] == entry["inputs_hash"]
         peers = dict((p, base["own"][p]) for p in entry["restart_with"])
         expected = compose._canonical_hash({"own": base["own"][name], "restart_with": peers}) if peers \
             else base["own"][name]
         assert entry["inputs_hash"] == expected
     assert base["desired"]["omeroweb"]["restart_with"] == ["redis"]
+
+
+def test_every_container_carries_the_input_labels_of_its_inputs_and_of_its_peers_hashes(base):
+    categories = set(labellib.INPUT_LABEL_PREFIX + c for c, dummy in labellib.CATEGORIES)
+    for name, inputs in base["inputs"].items():
+        peers = dict((p, base["own"][p]) for p in base["restart_with"][name])
+        labels = base["model"]["compose"]["services"][name]["labels"]
+        given = dict((k, v) for k, v in labels.items() if k.startswith(labellib.INPUT_LABEL_PREFIX))
+        assert given == labellib.input_labels(inputs, peers) == base["model"]["services"][name]["input_labels"]
+        assert set(given) == categories
+        assert base["desired"][name] == planlib.desired_entry(inputs, labels[HASH_LABEL], peers=peers,
+                                                              image=base["model"]["services"][name]["image"])
+        without_peers = labellib.input_labels(inputs)[labellib.INPUT_LABEL_PREFIX + labellib.RESTART_WITH]
+        assert (given[labellib.INPUT_LABEL_PREFIX + labellib.RESTART_WITH] == without_peers) == (not peers)
+
+
+def test_the_model_summary_of_a_service_without_a_container_has_no_labels(base):
+    disabled = [n for n, s in base["model"]["services"].items() if not s["enabled"]]
+    assert disabled
+    for name in disabled:
+        assert base["model"]["services"][name]["input_labels"] == {}
+        assert base["model"]["services"][name]["restart_with"] == []
+    assert base["model"]["services"]["omeroweb"]["restart_with"] == ["redis"]
+
+
+def test_the_desired_entries_are_the_enabled_services_not_the_external_ones():
+    site = _site({"omero_services": {"database": {"external": {"host": "db.example.org", "port": 6543}}}})
+    assert "database" not in site["desired"] and "database" in site["model"]["services"]
+    assert sorted(site["desired"]) == site["model"]["enabled_services"]
+    assert set(site["desired"]["omeroserver"]) == {"inputs_hash", "input_labels", "image", "restart_with"}
+
+
+def test_each_site_image_carries_its_build_input_labels_and_keeps_its_hash_and_tag(base):
+    assert base["model"]["images"]
+    for spec in base["model"]["images"].values():
+        assert spec["labels"] == labellib.image_input_labels(spec)
+        assert all(k.startswith(labellib.BUILD_INPUT_LABEL_PREFIX) for k in spec["labels"])
+        assert spec["tag"].endswith("-h" + spec["hash"][:12])
 
 
 def test_on_a_fresh_host_every_enabled_service_is_created_and_every_site_image_built(base):
@@ -249,8 +291,8 @@ def everything():
 
 def test_the_categories_partition_every_services_inputs_exactly(everything):
     for inputs in everything["inputs"].values():
-        parts = planlib.split_inputs(inputs)
-        assert set(parts) == set(dict(planlib.CATEGORIES))
+        parts = labellib.split_inputs(inputs)
+        assert set(parts) == set(dict(labellib.CATEGORIES))
         paths = [path for part in parts.values() for path in part]
         assert len(paths) == len(set(paths)) and sorted(paths) == sorted(_leaves(inputs))
         assert _join(parts) == inputs
@@ -258,31 +300,31 @@ def test_the_categories_partition_every_services_inputs_exactly(everything):
 
 def test_the_combined_hash_changes_exactly_when_one_category_label_changes(everything):
     for name, inputs in everything["inputs"].items():
-        labels = planlib.input_labels(inputs)
-        for category, part in planlib.split_inputs(inputs).items():
+        labels = labellib.input_labels(inputs)
+        for category, part in labellib.split_inputs(inputs).items():
             for path in part:
                 changed = copy.deepcopy(inputs)
                 target = changed if len(path) == 1 else changed[path[0]]
                 target[path[-1]] = {"changed": target[path[-1]]}
-                new = planlib.input_labels(changed)
+                new = labellib.input_labels(changed)
                 assert compose._canonical_hash(changed) != compose._canonical_hash(inputs), (name, path)
-                assert set(k for k in labels if labels[k] != new[k]) == {planlib.INPUT_LABEL_PREFIX + category}
-        assert planlib.input_labels(copy.deepcopy(inputs)) == labels
+                assert set(k for k in labels if labels[k] != new[k]) == {labellib.INPUT_LABEL_PREFIX + category}
+        assert labellib.input_labels(copy.deepcopy(inputs)) == labels
 
 
 def test_unknown_input_keys_fall_into_the_definition_category(base):
     inputs = dict(base["inputs"]["omeroweb"], something_new=1)
     inputs["definition"] = dict(inputs["definition"], stop_grace_period="30s")
-    parts = planlib.split_inputs(inputs)
+    parts = labellib.split_inputs(inputs)
     assert parts["definition"][("something_new",)] == 1
     assert parts["definition"][("definition", "stop_grace_period")] == "30s"
 
 
 def test_the_restart_with_label_follows_the_peers_own_hashes_alone(base):
     inputs = base["inputs"]["omeroweb"]
-    one, other = planlib.input_labels(inputs, {"redis": "a" * 64}), planlib.input_labels(inputs, {"redis": "b" * 64})
-    assert set(k for k in one if one[k] != other[k]) == {planlib.INPUT_LABEL_PREFIX + "restart-with"}
-    assert all(k.startswith(planlib.INPUT_LABEL_PREFIX) and len(v) == planlib.DIGEST_LENGTH for k, v in one.items())
+    one, other = labellib.input_labels(inputs, {"redis": "a" * 64}), labellib.input_labels(inputs, {"redis": "b" * 64})
+    assert set(k for k in one if one[k] != other[k]) == {labellib.INPUT_LABEL_PREFIX + "restart-with"}
+    assert all(k.startswith(labellib.INPUT_LABEL_PREFIX) and len(v) == labellib.DIGEST_LENGTH for k, v in one.items())
 
 
 def test_the_build_input_labels_cover_what_the_image_hash_covers(base):
@@ -293,7 +335,7 @@ def test_the_build_input_labels_cover_what_the_image_hash_covers(base):
         copies = dict((c["dest"], c["sha256"]) for c in spec["copies"])
         assert imagelib._digest({"schema": imagelib.BUILD_SCHEMA, "files": files, "copies": copies,
                                  "args": spec["build_args"]}) == spec["hash"]
-        labels = planlib.image_input_labels(spec)
+        labels = labellib.image_input_labels(spec)
         assert len(labels) == 1 + len(files) + len(copies)
 
 
@@ -303,3 +345,28 @@ def test_the_plan_is_json_serialisable(base):
     assert json.loads(json.dumps(result)) == result
     fresh = planlib.plan(base["desired"], [], project=PROJECT)
     assert json.loads(json.dumps(fresh)) == fresh and fresh["images"] == []
+
+
+def test_the_lines_say_each_service_and_image_then_the_counts(base):
+    after = _site({"omero_web_config": {"omero.web.page_size": 50}})
+    result = _plan(after, [c for c in _containers(base) if c["Labels"][planlib.COMPOSE_SERVICE] != "redis"])
+    lines = planlib.lines(result)
+    n_services, n_images = len(result["services"]), len(result["images"])
+    assert len(lines) == n_services + n_images + 1
+    assert "recreate  omeroweb: the OMERO config files changed" in lines
+    assert "create    redis: the service has no container" in lines
+    assert "unchanged database" in lines
+    web = after["model"]["images"]["omeroweb"]["reference"]
+    assert "present   %s (omeroweb)" % web in lines[n_services:]
+    assert lines[-1] == "%s: 1 to create, 1 to recreate, %d unchanged, 0 to remove; site images: %s" % (
+        PROJECT, n_services - 2, "0 to build, %d present" % n_images)
+
+
+def test_the_lines_join_several_reasons_and_name_the_image_built(base):
+    after = _site({"omero_server_cli_plugins": ["omero-metadata==0.12.0"],
+                   "omero_services": {"redis": {"env": {"REDIS_EXTRA": "1"}}}})
+    lines = planlib.lines(_plan(after, _containers(base, build_labels=True), present=base))
+    assert "recreate  omeroweb: restarts with redis" in lines
+    server = after["model"]["images"]["omeroserver"]["reference"]
+    assert "build     %s (omeroserver): the build context file requirements.txt changed" % server in lines
+    assert lines[-1].endswith("site images: 1 to build, %d present" % (len(after["model"]["images"]) - 1))
