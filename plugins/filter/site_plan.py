@@ -31,8 +31,20 @@ def _listed(value, what):
     return list(value)
 
 
-def site_plan(model, containers=None, images=None):
-    """plan.py ``plan()`` of the site model against the host's containers and images."""
+def _recreates_dependents(compose_version):
+    """Whether this Compose version recreates the dependents of a recreated service
+    (before 2.30: yes). Unknown (empty): assume it does, the larger plan."""
+    parts = str(compose_version or "").strip().lstrip("v").split(".")
+    try:
+        return tuple(int(p) for p in parts[:2]) < (2, 30)
+    except ValueError:
+        return True
+
+
+def site_plan(model, containers=None, images=None, compose_version=None):
+    """plan.py ``plan()`` of the site model against the host's containers and images;
+    ``compose_version`` (``docker compose version --short``) says whether Compose
+    recreates the dependents of a recreated service."""
     if not isinstance(model, Mapping) or not isinstance(model.get("services"), Mapping) \
             or not isinstance(model.get("site"), Mapping):
         raise AnsibleFilterError("site_plan: the input must be the site model (omero_site_model)")
@@ -43,7 +55,8 @@ def site_plan(model, containers=None, images=None):
                                      "containers: true, containers_all: true and verbose_output: true")
     try:
         return planlib.plan(planlib.desired_from_model(model), containers, project=model["site"]["name"],
-                            images=_listed(images, "images"), site_images=model.get("images") or {})
+                            images=_listed(images, "images"), site_images=model.get("images") or {},
+                            recreates_dependents=_recreates_dependents(compose_version))
     except (KeyError, TypeError, AttributeError) as exc:
         raise AnsibleFilterError("site_plan: the site model or the host's lists are not as expected (%s: %s)"
                                  % (type(exc).__name__, exc)) from None

@@ -46,12 +46,13 @@ IMAGE_ACTIONS = ("build", "present")
 _HASH_SUFFIX = re.compile(r"-h[0-9a-f]{12}$")
 
 
-def desired_entry(inputs, inputs_hash, *, peers=None, image=None):
+def desired_entry(inputs, inputs_hash, *, peers=None, image=None, depends_on=None):
     """What :func:`plan` takes of one enabled service: its combined hash (the label's
-    value), its input labels, its image reference (to name the change) and the peers it
-    restarts with (``{peer: own hash}``), from the inputs compose.py hashes."""
+    value), its input labels, its image reference (to name the change), the peers it
+    restarts with (``{peer: own hash}``), from the inputs compose.py hashes, and the
+    services it depends on in the Compose manifest."""
     return {"inputs_hash": inputs_hash, "input_labels": input_labels(inputs, peers), "image": image,
-            "restart_with": sorted(peers or {})}
+            "restart_with": sorted(peers or {}), "depends_on": sorted(depends_on or [])}
 
 
 def desired_from_model(model):
@@ -62,8 +63,15 @@ def desired_from_model(model):
         if not summary.get("enabled") or summary.get("external"):
             continue
         desired[name] = {"inputs_hash": summary["inputs_hash"], "input_labels": dict(summary["input_labels"]),
-                         "image": summary["image"], "restart_with": sorted(summary["restart_with"])}
+                         "image": summary["image"], "restart_with": sorted(summary["restart_with"]),
+                         "depends_on": _compose_depends_on(model, name)}
     return desired
+
+
+def _compose_depends_on(model, name):
+    """The services ``name`` depends on in the site's Compose manifest (sorted)."""
+    definition = ((model.get("compose") or {}).get("services") or {}).get(name) or {}
+    return sorted(definition.get("depends_on") or [])
 
 
 def _labels(container):
@@ -119,11 +127,28 @@ def _service_reasons(entry, container, actions):
                                                                entry["inputs_hash"][:DIGEST_LENGTH])]
 
 
-def _service_entries(desired, ours):
+def _with_dependencies(desired, actions):
+    """``{service: [dependencies recreated]}`` of the unchanged services Compose recreates
+    because a service they depend on (``depends_on``) is recreated: Compose before 2.30
+    force-recreates the dependents of a recreated container, and theirs in turn."""
+    pulled, changed = {}, True
+    while changed:
+        changed = False
+        for name in sorted(desired):
+            if actions[name] not in ("unchanged", "dependency"):
+                continue
+            deps = [d for d in desired[name].get("depends_on") or () if actions.get(d) in ("recreate", "dependency")]
+            if deps and pulled.get(name) != deps:
+                pulled[name], actions[name], changed = deps, "dependency", True
+    return pulled
+
+
+def _service_entries(desired, ours, recreates_dependents=False):
     actions = {}
     for name, entry in desired.items():
         listed = ours.get(name)
         actions[name] = "create" if not listed else ("recreate" if _stale(entry, listed) else "unchanged")
+    pulled = _with_dependencies(desired, actions) if recreates_dependents else {}
     entries = []
     for name in sorted(desired):
         listed, action = ours.get(name) or [], actions[name]
@@ -131,6 +156,9 @@ def _service_entries(desired, ours):
             reasons = ["the service has no container"]
         elif action == "recreate":
             reasons = _service_reasons(desired[name], _stale(desired[name], listed), actions)
+        elif action == "dependency":
+            action = "recreate"
+            reasons = ["Compose recreates it with %s (depends_on; Compose before 2.30)" % d for d in pulled[name]]
         else:
             reasons = []
         entries.append({"service": name, "action": action, "reasons": reasons,
@@ -209,7 +237,7 @@ def _image_entries(site_images, images, ours):
     return entries
 
 
-def plan(desired, containers, *, project, images=None, site_images=None):
+def plan(desired, containers, *, project, images=None, site_images=None, recreates_dependents=False):
     """The change plan (JSON data) of the Compose project ``project`` (the site name).
 
     ``desired``: ``{service: desired_entry(...)}`` of every enabled service;
@@ -218,9 +246,12 @@ def plan(desired, containers, *, project, images=None, site_images=None):
     ``images`` (images.py specs). Returns ``services`` (sorted by service), ``images``,
     ``summary`` (counts per action) and ``recreates`` (the services recreated or removed,
     for a pipeline to require approval when it names the database or OMERO.server).
+    ``recreates_dependents``: the host's Compose recreates the dependents (``depends_on``,
+    from ``desired``) of a recreated service too, as Compose before 2.30 does (later ones
+    stop and start them, keeping their containers).
     """
     ours = project_containers(containers, project)
-    services = _service_entries(desired, ours)
+    services = _service_entries(desired, ours, recreates_dependents)
     image_entries = _image_entries(site_images, images, ours)
     summary = dict((action, 0) for action in SERVICE_ACTIONS + IMAGE_ACTIONS)
     for entry in services + image_entries:

@@ -102,7 +102,7 @@ def test_one_web_property_recreates_omeroweb_for_its_omero_config_files(host):
 
 def test_one_postgresql_setting_recreates_the_database_and_its_restart_with_dependents(host):
     after = _model({"omero_services": {"database": {"env": {"POSTGRES_INITDB_ARGS": "--data-checksums"}}}})
-    result = site_plan(after, *host)
+    result = site_plan(after, *host, "2.30.0")
     # None restarts with the database in the catalog today (omeroweb restarts with redis: below).
     dependents = sorted(n for n in after["enabled_services"] if "database" in after["services"][n]["restart_with"])
     expected = {"database": ["the environment changed"]}
@@ -112,10 +112,23 @@ def test_one_postgresql_setting_recreates_the_database_and_its_restart_with_depe
 
 
 def test_a_redis_setting_recreates_redis_and_omeroweb_which_restarts_with_it(host):
-    result = site_plan(_model({"omero_services": {"redis": {"env": {"REDIS_EXTRA": "1"}}}}), *host)
+    result = site_plan(_model({"omero_services": {"redis": {"env": {"REDIS_EXTRA": "1"}}}}), *host, "v2.31.0")
     assert dict((e["service"], e["reasons"]) for e in result["services"] if e["action"] == "recreate") == {
         "redis": ["the environment changed"], "omeroweb": ["restarts with redis"]}
     assert "recreate  omeroweb: restarts with redis" in site_plan_lines(result)
+
+
+@pytest.mark.parametrize("version", ["2.26.1", "v2.29.7", "", None])
+def test_compose_before_2_30_also_recreates_the_services_that_depend_on_a_recreated_one(host, version):
+    after = _model({"omero_services": {"database": {"env": {"POSTGRES_INITDB_ARGS": "--data-checksums"}}}})
+    result = site_plan(after, *host, version)
+    dependents = sorted(n for n in after["enabled_services"]
+                        if "database" in (after["compose"]["services"][n].get("depends_on") or {}))
+    assert "omeroserver" in dependents
+    expected = {"database": ["the environment changed"]}
+    expected.update((n, ["Compose recreates it with database (depends_on; Compose before 2.30)"]) for n in dependents)
+    assert dict((e["service"], e["reasons"]) for e in result["services"] if e["action"] == "recreate") == expected
+    assert result["recreates"] == sorted(expected)
 
 
 def test_an_added_web_plugin_builds_the_web_image_naming_its_requirements(base, host):

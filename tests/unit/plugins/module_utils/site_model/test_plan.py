@@ -125,8 +125,10 @@ def test_every_container_carries_the_input_labels_of_its_inputs_and_of_its_peers
         given = dict((k, v) for k, v in labels.items() if k.startswith(labellib.INPUT_LABEL_PREFIX))
         assert given == labellib.input_labels(inputs, peers) == base["model"]["services"][name]["input_labels"]
         assert set(given) == categories
+        depends_on = base["model"]["compose"]["services"][name].get("depends_on") or {}
         assert base["desired"][name] == planlib.desired_entry(inputs, labels[HASH_LABEL], peers=peers,
-                                                              image=base["model"]["services"][name]["image"])
+                                                              image=base["model"]["services"][name]["image"],
+                                                              depends_on=depends_on)
         without_peers = labellib.input_labels(inputs)[labellib.INPUT_LABEL_PREFIX + labellib.RESTART_WITH]
         assert (given[labellib.INPUT_LABEL_PREFIX + labellib.RESTART_WITH] == without_peers) == (not peers)
 
@@ -144,7 +146,10 @@ def test_the_desired_entries_are_the_enabled_services_not_the_external_ones():
     site = _site({"omero_services": {"database": {"external": {"host": "db.example.org", "port": 6543}}}})
     assert "database" not in site["desired"] and "database" in site["model"]["services"]
     assert sorted(site["desired"]) == site["model"]["enabled_services"]
-    assert set(site["desired"]["omeroserver"]) == {"inputs_hash", "input_labels", "image", "restart_with"}
+    assert set(site["desired"]["omeroserver"]) == {"inputs_hash", "input_labels", "image", "restart_with",
+                                                   "depends_on"}
+    # the external database is no Compose dependency of OMERO.server any more
+    assert site["desired"]["omeroserver"]["depends_on"] == []
 
 
 def test_each_site_image_carries_its_build_input_labels_and_keeps_its_hash_and_tag(base):
@@ -370,3 +375,23 @@ def test_the_lines_join_several_reasons_and_name_the_image_built(base):
     server = after["model"]["images"]["omeroserver"]["reference"]
     assert "build     %s (omeroserver): the build context file requirements.txt changed" % server in lines
     assert lines[-1].endswith("site images: 1 to build, %d present" % (len(after["model"]["images"]) - 1))
+
+
+def test_compose_dependents_are_recreated_transitively_only_when_asked():
+    def entry(deps=()):
+        return {"inputs_hash": "h", "input_labels": {}, "image": "i", "restart_with": [], "depends_on": list(deps)}
+
+    def container(service, digest):
+        return {"Id": service, "Image": "i", "State": "running",
+                "Labels": {planlib.COMPOSE_PROJECT: "p", planlib.COMPOSE_SERVICE: service, HASH_LABEL: digest}}
+
+    desired = {"a": entry(), "b": entry(["a"]), "c": entry(["b"]), "d": entry()}
+    containers = [container("a", "old"), container("b", "h"), container("c", "h"), container("d", "h")]
+    old = planlib.plan(desired, containers, project="p")
+    assert old["recreates"] == ["a"]
+    new = planlib.plan(desired, containers, project="p", recreates_dependents=True)
+    assert new["recreates"] == ["a", "b", "c"]
+    reasons = dict((e["service"], e["reasons"]) for e in new["services"])
+    assert reasons["b"] == ["Compose recreates it with a (depends_on; Compose before 2.30)"]
+    assert reasons["c"] == ["Compose recreates it with b (depends_on; Compose before 2.30)"]
+    assert reasons["d"] == []
