@@ -11,7 +11,8 @@ the offline test images): create + prepare (engine installed, images loaded), th
   - a change of one PostgreSQL setting (containers recreated),
   - the no-op re-run with 100,000 small files in the OMERO binary repository divided by
     the same without them,
-and prints one JSON object. BENCH_LOG_DIR keeps each Molecule call's output there. Targets: no-op <= 60 s and <= 25 % of the fresh converge,
+and prints one JSON object (BENCH_LOG_DIR keeps each Molecule call's output there).
+Targets: no-op <= 60 s and <= 25 % of the fresh converge,
 0 containers recreated by the no-op, exactly 1 by the web property, ratio <= 1.1.
 """
 

@@ -138,8 +138,8 @@ def test_an_added_web_plugin_builds_the_web_image_naming_its_requirements(base, 
     builds = dict((e["service"], e["reasons"]) for e in result["images"] if e["action"] == "build")
     assert builds == {"omeroweb": ["the build context file requirements.txt changed"]}
     recreated = dict((e["service"], e["reasons"]) for e in result["services"] if e["action"] == "recreate")
-    assert recreated["omeroweb"][0] == "the image changed (%s -> %s)" % (base["services"]["omeroweb"]["image"],
-                                                                          after["services"]["omeroweb"]["image"])
+    images = (base["services"]["omeroweb"]["image"], after["services"]["omeroweb"]["image"])
+    assert recreated["omeroweb"][0] == "the image changed (%s -> %s)" % images
 
 
 def test_a_disabled_service_is_removed():
