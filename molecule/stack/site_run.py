@@ -5,6 +5,11 @@ PLAYBOOK tools/site.sh runs the README's main command (its own virtualenv, playb
 with this inventory. Runs through tests/helpers/playbook.py (the json callback) and prints one JSON object:
 the test host's stats (ok, changed, failed, ...), the return code, the failed tasks, and
 the path of the whole output, kept in $MOLECULE_EPHEMERAL_DIRECTORY/site_run-<n>.log.
+
+With SITE_RUN_NO_DOCKER_CLI=1 the run gets no docker CLI on the controller: a `docker`
+first on PATH that refuses and records its call (a recorded call fails the run), and the
+test host reached with community.docker.docker_api (the engine's API, no CLI) instead of
+the CLI-based docker connection Molecule's inventory uses.
 """
 
 import json
@@ -17,19 +22,43 @@ sys.path.insert(0, str(REPO_ROOT))
 from tests.helpers.playbook import run_playbook  # noqa: E402
 
 
+def _without_docker_cli(logdir):
+    """(env, extra args, calls file): PATH with a refusing `docker` first, docker_api."""
+    shim = logdir / "no-docker-cli"
+    shim.mkdir(exist_ok=True)
+    calls = shim / "calls.log"
+    calls.unlink(missing_ok=True)
+    script = shim / "docker"
+    script.write_text("#!/bin/sh\n"
+                      "echo \"docker $*\" >> %s\n"
+                      "echo 'docker CLI called on the controller (SITE_RUN_NO_DOCKER_CLI)' >&2\n"
+                      "exit 127\n" % calls)
+    script.chmod(0o755)
+    env = {"PATH": "%s:%s" % (shim, os.environ.get("PATH", ""))}
+    return env, ["-e", "ansible_connection=community.docker.docker_api"], calls
+
+
 def main():
     playbook = sys.argv[1]
     extra_vars = sys.argv[2] if len(sys.argv) > 2 else None
     logdir = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
     log = logdir / f"site_run-{len(list(logdir.glob('site_run-*.log')))}.log"
     launcher = ["bash", str(REPO_ROOT / "tools" / "site.sh")] if playbook == "tools/site.sh" else None
-    run = run_playbook(playbook, os.environ["MOLECULE_INVENTORY_FILE"], *sys.argv[3:],
-                       extra_vars_file=extra_vars, log=log, launcher=launcher)
+    env, extra, calls = {}, [], None
+    if os.environ.get("SITE_RUN_NO_DOCKER_CLI") == "1":
+        env, extra, calls = _without_docker_cli(logdir)
+    run = run_playbook(playbook, os.environ["MOLECULE_INVENTORY_FILE"], *sys.argv[3:], *extra,
+                       extra_vars_file=extra_vars, log=log, launcher=launcher, env=env)
+    if calls is not None and calls.exists():
+        run.rc = run.rc or 98
+        print_calls = calls.read_text().splitlines()
+    else:
+        print_calls = []
     counts = {}
     for host in run.hosts():
         if host != "localhost":
             counts = run.stats(host)
-    failures = run.failures()
+    failures = run.failures() + ["the docker CLI was called on the controller: %s" % c for c in print_calls]
     if not counts:  # no stats: never read as "nothing changed"
         run.rc = run.rc or 99
         failures = failures or ["ansible-playbook printed no json-callback stats for the test host"]

@@ -1,8 +1,13 @@
 """`ansible-galaxy collection build` gives a tarball that installs without Galaxy and
-whose roles and plugins Ansible then finds by FQCN from the installed copy."""
+whose roles and plugins Ansible then finds by FQCN from the installed copy; installed
+with its dependencies resolved offline from a directory of collection tarballs (made
+here from the copies the `ansible` package ships: Galaxy is not reachable), the main
+playbook passes ansible-playbook's syntax check from that collections path alone."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -88,3 +93,80 @@ def test_installed_collection_is_found_by_fqcn(installed):
         or [{"name": "No roles yet", "ansible.builtin.meta": "noop"}],
     }]))
     _run([BIN / "ansible-playbook", "--syntax-check", "-i", "localhost,", play], env=env)
+
+
+def _artifact(src, tarball):
+    """A Galaxy artifact of the installed collection ``src``: its files, a FILES.json that
+    lists exactly them (the `ansible` package leaves out some its FILES.json names) and its
+    MANIFEST.json pointing at that FILES.json, as `ansible-galaxy collection build` makes them."""
+    files = [{"name": ".", "ftype": "dir", "chksum_type": None, "chksum_sha256": None, "format": 1}]
+    paths = sorted(q for q in src.rglob("*") if "__pycache__" not in q.parts
+                   and q.name not in ("MANIFEST.json", "FILES.json"))
+    for path in paths:
+        rel = path.relative_to(src).as_posix()
+        if path.is_dir():
+            files.append({"name": rel, "ftype": "dir", "chksum_type": None, "chksum_sha256": None, "format": 1})
+        else:
+            files.append({"name": rel, "ftype": "file", "chksum_type": "sha256",
+                          "chksum_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "format": 1})
+    files_json = json.dumps({"files": files, "format": 1}).encode()
+    manifest = json.loads((src / "MANIFEST.json").read_text())
+    manifest["file_manifest_file"].update(chksum_type="sha256", chksum_sha256=hashlib.sha256(files_json).hexdigest())
+    with tarfile.open(tarball, "w:gz") as tar:
+        for name, data in (("MANIFEST.json", json.dumps(manifest).encode()), ("FILES.json", files_json)):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+        for path in paths:
+            tar.add(path, arcname=path.relative_to(src).as_posix(), recursive=False)
+
+
+def _dependency_tarballs(dest):
+    """An artifact of each dependency galaxy.yml declares, and of theirs, from the copy the
+    installed `ansible` package ships."""
+    import ansible_collections  # the `ansible` package's collections (namespace package)
+
+    roots = [Path(p) for p in ansible_collections.__path__]
+    todo = list(yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())["dependencies"])
+    tarballs, seen = [], set()
+    while todo:
+        fqcn = todo.pop()
+        if fqcn in seen:
+            continue
+        seen.add(fqcn)
+        namespace, name = fqcn.split(".")
+        src = next(r / namespace / name for r in roots if (r / namespace / name / "MANIFEST.json").is_file())
+        info = json.loads((src / "MANIFEST.json").read_text())["collection_info"]
+        todo.extend(info.get("dependencies") or {})
+        tarball = dest / f"{namespace}-{name}-{info['version']}.tar.gz"
+        _artifact(src, tarball)
+        tarballs.append(tarball)
+    return tarballs
+
+
+def test_installs_with_its_dependencies_offline_and_site_yml_passes_the_syntax_check(installed, tmp_path):
+    tarball = installed[0]
+    deps = tmp_path / "tarballs"
+    deps.mkdir()
+    dest = tmp_path / "collections"
+    # Only this path: neither ~/.ansible nor the `ansible` package's bundled collections.
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    # Resolved from the tarballs given: nothing is fetched (--offline).
+    _run([BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", dest, tarball,
+          *_dependency_tarballs(deps)], env=env)
+    listing = json.loads(_run([BIN / "ansible-galaxy", "collection", "list", "--format", "json"],
+                              env=env).stdout)
+    installed_here = listing.get(str(dest / "ansible_collections"), {})
+    wanted = {"omero_docker.stack"} | set(yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())["dependencies"])
+    assert wanted <= set(installed_here), listing
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"omero": {"hosts": {"omero-host": {}}}}}}))
+    _run([BIN / "ansible-playbook", "--syntax-check", "-i", inventory, "omero_docker.stack.site"], env=env)
+    # Without the dependencies the same check fails: the check above saw them in that path.
+    bare = tmp_path / "bare"
+    _run([BIN / "ansible-galaxy", "collection", "install", "--offline", "--no-deps", "-p", bare, tarball],
+         env=dict(env, ANSIBLE_COLLECTIONS_PATH=str(bare)))
+    failed = subprocess.run([BIN / "ansible-playbook", "--syntax-check", "-i", inventory, "omero_docker.stack.site"],
+                            env=dict(env, ANSIBLE_COLLECTIONS_PATH=str(bare)), capture_output=True, text=True,
+                            check=False)
+    assert failed.returncode != 0 and "community.docker" in failed.stdout + failed.stderr, failed
