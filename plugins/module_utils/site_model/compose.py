@@ -113,7 +113,7 @@ class Renderer:
             inputs["web_registration"] = {"plugins": reg["plugins"], "base_config": reg["base_config"]}
         for fname, spec in svc["config_files"].items():
             rendered[fname] = (configlib.render(spec, self.services, self.enabled, self.fill, self.fill_text,
-                                                self.settings[placeholders.MONITORING]), spec["target"])
+                                                monitoring=self.settings[placeholders.MONITORING]), spec["target"])
         if svc.get("dashboards"):
             for fname, dashboard in sorted(dashboardlib.dashboards(self.enabled).items()):
                 rendered[fname] = (json.dumps(dashboard, indent=1, sort_keys=True) + "\n",

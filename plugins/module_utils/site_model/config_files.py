@@ -128,7 +128,7 @@ GENERATORS = {"scrape_jobs": scrape_jobs, "alert_receivers": alert_receivers, "d
               "alert_rules": alert_rules, "alert_route": alert_route, "alert_destinations": alert_destinations}
 
 
-def render(spec, services, enabled, fill, fill_text, monitoring):
+def render(spec, services, enabled, fill, fill_text, *, monitoring):
     """The content of one catalog ``config_files`` entry; ``fill`` fills the placeholders of
     YAML data, ``fill_text`` those of a text; ``monitoring``: omero_monitoring, checked."""
     if "text" in spec:

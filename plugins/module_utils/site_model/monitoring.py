@@ -117,6 +117,34 @@ def _check_rule(i, rule, known, errors):
         err(errors, where + ".enabled", "must be true or false")
 
 
+def _check_webhooks(where, webhooks, errors):
+    if not isinstance(webhooks, list):
+        err(errors, where, "must be a list of {url, send_resolved}")
+        return
+    for i, hook in enumerate(webhooks):
+        hwhere = "%s[%d]" % (where, i)
+        if not isinstance(hook, dict) or not isinstance(hook.get("url"), str) or not _URL_RE.match(hook["url"]):
+            err(errors, hwhere, "needs url: an http:// or https:// address")
+        elif set(hook) - set(WEBHOOK_KEYS):
+            err(errors, hwhere, "unknown key(s) %s; known: %s" % (", ".join(sorted(set(hook) - set(WEBHOOK_KEYS))),
+                                                                ", ".join(WEBHOOK_KEYS)))
+
+
+def _check_email(where, email, errors):
+    if not isinstance(email, dict):
+        err(errors, where, "must be a mapping with to, from and smarthost")
+        return
+    for key in ("to", "from"):
+        if not isinstance(email.get(key), str) or "@" not in email[key]:
+            err(errors, "%s.%s" % (where, key), "needs an email address")
+    if not isinstance(email.get("smarthost"), str) or not _SMARTHOST_RE.match(email["smarthost"]):
+        err(errors, where + ".smarthost", "needs host:port of the mail relay, such as mail.example.org:25")
+    extra = sorted(set(email) - set(EMAIL_KEYS))
+    if extra:
+        err(errors, where, "unknown key(s) %s; known: %s (a relay that needs a password is not supported yet: "
+            "use one that accepts this host)" % (", ".join(extra), ", ".join(EMAIL_KEYS)))
+
+
 def _check_alerting(alerting, services, errors):
     where = VARIABLE + ".alerting"
     if not isinstance(alerting, dict):
@@ -130,31 +158,9 @@ def _check_alerting(alerting, services, errors):
     if (alerting.get("webhooks") or alerting.get("email")) and not any(services[n]["enabled"] for n in routers):
         err(errors, where, "routes alerts, but no alert router runs: set %s"
             % " or ".join("omero_services.%s.enabled: true" % name for name in routers))
-    webhooks = alerting.get("webhooks") or []
-    if not isinstance(webhooks, list):
-        err(errors, where + ".webhooks", "must be a list of {url, send_resolved}")
-        webhooks = []
-    for i, hook in enumerate(webhooks):
-        hwhere = "%s.webhooks[%d]" % (where, i)
-        if not isinstance(hook, dict) or not isinstance(hook.get("url"), str) or not _URL_RE.match(hook["url"]):
-            err(errors, hwhere, "needs url: an http:// or https:// address")
-        elif set(hook) - set(WEBHOOK_KEYS):
-            err(errors, hwhere, "unknown key(s) %s; known: %s" % (", ".join(sorted(set(hook) - set(WEBHOOK_KEYS))),
-                                                                ", ".join(WEBHOOK_KEYS)))
-    email = alerting.get("email")
-    if email is not None:
-        if not isinstance(email, dict):
-            err(errors, where + ".email", "must be a mapping with to, from and smarthost")
-        else:
-            for key in ("to", "from"):
-                if not isinstance(email.get(key), str) or "@" not in email[key]:
-                    err(errors, "%s.email.%s" % (where, key), "needs an email address")
-            if not isinstance(email.get("smarthost"), str) or not _SMARTHOST_RE.match(email["smarthost"]):
-                err(errors, where + ".email.smarthost", "needs host:port of the mail relay, such as mail.example.org:25")
-            extra = sorted(set(email) - set(EMAIL_KEYS))
-            if extra:
-                err(errors, where + ".email", "unknown key(s) %s; known: %s (a relay that needs a password "
-                    "is not supported yet: use one that accepts this host)" % (", ".join(extra), ", ".join(EMAIL_KEYS)))
+    _check_webhooks(where + ".webhooks", alerting.get("webhooks") or [], errors)
+    if alerting.get("email") is not None:
+        _check_email(where + ".email", alerting["email"], errors)
     for key in ("group_wait", "group_interval", "repeat_interval"):
         if key in alerting and not is_duration(alerting[key]):
             err(errors, "%s.%s" % (where, key), "'%s' is not a duration such as 30s or 4h" % (alerting[key],))

@@ -174,10 +174,13 @@ class FakeDockerHandler(BaseHTTPRequestHandler):
             srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)
         try:
             time.sleep(srv.delay)
-            self.answer(*self.route(urllib.parse.urlsplit(self.path).path))
+            answer = self.route(urllib.parse.urlsplit(self.path).path)
         finally:
+            # Before the answer leaves: once the client has it, its next request may come
+            # in on another thread before this one would get here.
             with srv.counter_lock:
                 srv.in_flight -= 1
+        self.answer(*answer)
 
     def route(self, path: str) -> tuple[int, bytes]:
         srv = self.server
