@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: contributors to omero_docker.stack
 # Apache License 2.0 (see galaxy.yml)
 """check_queries.py PROMETHEUS_URL QUERIES_JSON: checks every PromQL expression of

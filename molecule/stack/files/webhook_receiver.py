@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: contributors to omero_docker.stack
 # Apache License 2.0 (see galaxy.yml)
 """The stack scenario's webhook receiver: what Alertmanager's webhook sends, one line each.

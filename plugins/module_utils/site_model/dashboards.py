@@ -536,8 +536,8 @@ def syntax_problems(expr):
             if char == "]":
                 inside = expr[start + 1:i].strip()
                 parts = [part.strip() for part in inside.split(":")]
-                if len(parts) > 2 or not _DURATION.match(parts[0]) or (len(parts) == 2 and parts[1]
-                                                                        and not _DURATION.match(parts[1])):
+                bad_step = len(parts) == 2 and parts[1] and not _DURATION.match(parts[1])
+                if len(parts) > 2 or not _DURATION.match(parts[0]) or bad_step:
                     problems.append("[%s] is not a duration" % inside)
         i += 1
     if stack:

@@ -126,8 +126,8 @@ def _check_webhooks(where, webhooks, errors):
         if not isinstance(hook, dict) or not isinstance(hook.get("url"), str) or not _URL_RE.match(hook["url"]):
             err(errors, hwhere, "needs url: an http:// or https:// address")
         elif set(hook) - set(WEBHOOK_KEYS):
-            err(errors, hwhere, "unknown key(s) %s; known: %s" % (", ".join(sorted(set(hook) - set(WEBHOOK_KEYS))),
-                                                                ", ".join(WEBHOOK_KEYS)))
+            unknown = ", ".join(sorted(set(hook) - set(WEBHOOK_KEYS)))
+            err(errors, hwhere, "unknown key(s) %s; known: %s" % (unknown, ", ".join(WEBHOOK_KEYS)))
 
 
 def _check_email(where, email, errors):

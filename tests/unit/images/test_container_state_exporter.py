@@ -34,6 +34,7 @@ EXPECTED = "omeroserver,omeroweb,database,redis,backup,init,worker,gone"
 
 cse = load_program(PROGRAM, "container_state_exporter")
 
+
 def unix_time(utc: str, nanoseconds: int = 0) -> float:
     return calendar.timegm(time.strptime(utc, "%Y-%m-%d %H:%M:%S")) + nanoseconds / 1e9
 
@@ -104,9 +105,10 @@ class FakeDocker(socketserver.ThreadingUnixStreamServer):
 
     daemon_threads = True
 
-    def __init__(self, path: str, containers=CONTAINERS) -> None:
-        self.listing = [listed for listed, _ in containers] + [{"Id": "c99-removed-since", "Labels": {}}]
-        self.inspects = {inspected["Id"]: inspected for _, inspected in containers}
+    def __init__(self, path: str, containers=None) -> None:
+        containers = CONTAINERS if containers is None else containers
+        self.listing = [listed for listed, dummy in containers] + [{"Id": "c99-removed-since", "Labels": {}}]
+        self.inspects = {inspected["Id"]: inspected for dummy, inspected in containers}
         self.requests: list[tuple[str, str]] = []
         self.mode = "ok"
         self.delay = 0.0
@@ -253,7 +255,7 @@ def test_requests_sent_are_gets_with_the_project_filter(docker):
     query = urllib.parse.parse_qs(url.query, strict_parsing=True)
     assert query["all"] == ["1"]
     assert json.loads(query["filters"][0]) == {"label": ["com.docker.compose.project=my-site_2"]}
-    inspected = [path for _, path in docker.requests[1:]]
+    inspected = [path for dummy, path in docker.requests[1:]]
     assert inspected == [f"/v1.41/containers/{c['Id']}/json" for c in docker.listing]
 
 
@@ -281,7 +283,7 @@ def test_api_failure_serves_only_state_up_0_and_counts(docker, tmp_path, mode, c
     reason = {"missing socket": "FileNotFoundError", "500": "answered 500", "badjson": "invalid JSON",
               "not a list": "not a JSON array"}[mode]  # fmt: skip
     assert reason in err
-    docker.mode, docker.listing = "ok", [c for c, _ in CONTAINERS]
+    docker.mode, docker.listing = "ok", [c for c, dummy in CONTAINERS]
     if mode != "missing socket":  # recovers; the counter stays
         assert parse(exporter.scrape()) == expected_samples(errors_total=2)
 
@@ -297,13 +299,13 @@ def test_concurrent_scrapes_collect_one_at_a_time(docker):
     docker.delay = 0.05
     exporter = cse.Exporter(config_for(docker.server_address))
     results = []
-    threads = [threading.Thread(target=lambda: results.append(exporter.scrape())) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: results.append(exporter.scrape())) for dummy in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
     assert [parse(r) for r in results] == [expected_samples()] * 2
-    assert sum(1 for _, path in docker.requests if path.startswith("/v1.41/containers/json?")) == 2
+    assert sum(1 for dummy, path in docker.requests if path.startswith("/v1.41/containers/json?")) == 2
     assert docker.max_in_flight == 1
 
 

@@ -27,6 +27,7 @@ WEIRD = 'we"ird\\name\nline'
 
 pue = load_program(PROGRAM, "path_usage_exporter")
 
+
 def allocated(*paths: Path) -> int:
     return sum(p.lstat().st_blocks * 512 for p in paths)
 
