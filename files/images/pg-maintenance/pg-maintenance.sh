@@ -19,13 +19,19 @@
 #   PG_MAINTENANCE_RETRY_DELAY    seconds before a retry (default 60)
 #   PG_MAINTENANCE_READY_TIMEOUT  seconds a cycle waits for pg_isready (default 120)
 #   PG_MAINTENANCE_DIR            backup directory (default /backups)
+#   PG_MAINTENANCE_METRICS_DIR    directory of node-exporter's textfile collector: after
+#                                 every cycle pg-maintenance.prom is written there
+#                                 (atomically, mode 0644); empty: none (default)
 # A bad setting exits 2 naming the variable. One cycle runs at start, then one every
 # INTERVAL: pg_dump -Fc to DIR/<PGDATABASE>-<UTC YYYYmmddTHHMMSSZ>.dump (written as
 # .partial, renamed once pg_dump and pg_restore --list succeed), removal of the oldest
 # complete dumps beyond KEEP, then vacuumdb --analyze. A failed cycle is logged to
 # stderr and retried after RETRY_DELAY, RETRIES times, then the process exits 1.
 # Status (atomic) in DIR/.pg-maintenance-status: "starting", "ok <epoch> <file>" or
-# "failed <epoch> <reason>"; read by pg-maintenance-healthcheck. SIGTERM/SIGINT stop
+# "failed <epoch> <reason>"; read by pg-maintenance-healthcheck. The same in metrics
+# (labels task="pg-maintenance", database): omero_stack_maintenance_last_run_timestamp_seconds,
+# _last_success_timestamp_seconds, _last_run_ok (1|0), _last_duration_seconds,
+# _interval_seconds and _last_dump_bytes, so a failed or stale run fires an alert. SIGTERM/SIGINT stop
 # it at once (exit 0), removing a .partial being written.
 set -euo pipefail
 
@@ -93,6 +99,10 @@ if ! { [ -d "$DIR" ] && [ -w "$DIR" ]; }; then
 fi
 
 STATUS="$DIR/.pg-maintenance-status"
+METRICS_DIR="${PG_MAINTENANCE_METRICS_DIR:-}"
+if [ -n "$METRICS_DIR" ] && ! { [ -d "$METRICS_DIR" ] && [ -w "$METRICS_DIR" ]; }; then
+  config_error "PG_MAINTENANCE_METRICS_DIR $METRICS_DIR is not a writable directory (uid $(id -u))"
+fi
 umask 0027
 child=""      # pid of the command being waited for
 partial=""    # .partial file being written
@@ -109,6 +119,7 @@ on_signal() {
     log "removed unfinished $partial"
   fi
   rm -f -- "$errfile" "$STATUS.tmp.$$"
+  [ -z "$METRICS_DIR" ] || rm -f -- "$METRICS_DIR/.pg-maintenance.prom.$$"
   exit 0
 }
 trap 'on_signal SIGTERM' TERM
@@ -117,6 +128,49 @@ trap 'on_signal SIGINT' INT
 write_status() {
   printf '%s\n' "$*" >"$STATUS.tmp.$$"
   mv -f -- "$STATUS.tmp.$$" "$STATUS"
+}
+
+# write_metrics OK STARTED: the textfile of the last cycle (OK 1|0, STARTED its epoch);
+# the last success and dump size are carried over from the previous file on a failure
+LAST_SUCCESS="" LAST_BYTES=""
+labels="task=\"pg-maintenance\",database=\"${PGDATABASE//\"/}\""
+write_metrics() {
+  [ -n "$METRICS_DIR" ] || return 0
+  local ok="$1" started="$2" now file tmp
+  now="$(date -u +%s)"
+  file="$METRICS_DIR/pg-maintenance.prom"
+  tmp="$METRICS_DIR/.pg-maintenance.prom.$$"
+  if ! metrics_text "$ok" "$((now - started))" "$now" >"$tmp" || ! chmod 0644 "$tmp" || ! mv -f -- "$tmp" "$file"; then
+    err "cannot write $file"
+    rm -f -- "$tmp"
+  fi
+}
+
+# metrics_text OK DURATION NOW: the textfile's content (labels in $labels)
+metrics_text() {
+  local ok="$1" duration="$2" now="$3"
+  {
+    printf '# HELP omero_stack_maintenance_last_run_timestamp_seconds End of the last maintenance run.\n'
+    printf '# TYPE omero_stack_maintenance_last_run_timestamp_seconds gauge\n'
+    printf 'omero_stack_maintenance_last_run_timestamp_seconds{%s} %s\n' "$labels" "$now"
+    printf '# HELP omero_stack_maintenance_last_run_ok 1 when the last maintenance run succeeded.\n'
+    printf '# TYPE omero_stack_maintenance_last_run_ok gauge\n'
+    printf 'omero_stack_maintenance_last_run_ok{%s} %s\n' "$labels" "$ok"
+    printf '# HELP omero_stack_maintenance_last_duration_seconds Duration of the last run.\n'
+    printf '# TYPE omero_stack_maintenance_last_duration_seconds gauge\n'
+    printf 'omero_stack_maintenance_last_duration_seconds{%s} %s\n' "$labels" "$duration"
+    printf '# HELP omero_stack_maintenance_interval_seconds Seconds between runs.\n'
+    printf '# TYPE omero_stack_maintenance_interval_seconds gauge\n'
+    printf 'omero_stack_maintenance_interval_seconds{%s} %s\n' "$labels" "$INTERVAL"
+    if [ -n "$LAST_SUCCESS" ]; then
+      printf '# HELP omero_stack_maintenance_last_success_timestamp_seconds End of the last successful run.\n'
+      printf '# TYPE omero_stack_maintenance_last_success_timestamp_seconds gauge\n'
+      printf 'omero_stack_maintenance_last_success_timestamp_seconds{%s} %s\n' "$labels" "$LAST_SUCCESS"
+      printf '# HELP omero_stack_maintenance_last_dump_bytes Size of the last complete dump.\n'
+      printf '# TYPE omero_stack_maintenance_last_dump_bytes gauge\n'
+      printf 'omero_stack_maintenance_last_dump_bytes{%s} %s\n' "$labels" "${LAST_BYTES:-0}"
+    fi
+  }
 }
 
 # run CMD...: run in the background (so that a signal is handled at once), stderr
@@ -214,6 +268,7 @@ cycle() {
   fi
   partial=""
   size="$(stat -c %s -- "$final")"
+  DUMP_BYTES="$size"
   log "dump $final ($size bytes) ok"
   DUMP="$final"
   prune || return 1
@@ -238,19 +293,31 @@ for f in "$DIR/$PGDATABASE"-*.dump.partial; do
   rm -f -- "$f" && log "removed stale $f"
 done
 
+# the last success of an earlier instance (a recreated container) stays known
+if [ -n "$METRICS_DIR" ] && [ -r "$METRICS_DIR/pg-maintenance.prom" ]; then
+  LAST_SUCCESS="$(awk '/^omero_stack_maintenance_last_success_timestamp_seconds[{ ]/ {print $NF}' \
+    "$METRICS_DIR/pg-maintenance.prom")"
+  LAST_BYTES="$(awk '/^omero_stack_maintenance_last_dump_bytes[{ ]/ {print $NF}' "$METRICS_DIR/pg-maintenance.prom")"
+  [[ "$LAST_SUCCESS" =~ ^[0-9]+$ ]] || LAST_SUCCESS=""
+  [[ "$LAST_BYTES" =~ ^[0-9]+$ ]] || LAST_BYTES=""
+fi
 write_status starting
 log "started: database $PGDATABASE on ${PGHOST}:${PGPORT:-5432}, every ${INTERVAL}s, keep $KEEP, vacuum $VACUUM, dir $DIR"
 failures=0
 while :; do
-  REASON="" DUMP=""
+  REASON="" DUMP="" DUMP_BYTES=""
+  started="$(date -u +%s)"
   if cycle; then
     failures=0
     write_status "ok $(date -u +%s) $DUMP"
+    LAST_SUCCESS="$(date -u +%s)" LAST_BYTES="$DUMP_BYTES"
+    write_metrics 1 "$started"
     log "cycle ok; next in ${INTERVAL}s"
     pause "$INTERVAL"
   else
     failures=$((failures + 1))
     write_status "failed $(date -u +%s) ${REASON:-unknown error}"
+    write_metrics 0 "$started"
     if [ "$failures" -gt "$RETRIES" ]; then
       err "cycle failed $failures times in a row (PG_MAINTENANCE_RETRIES=$RETRIES): exiting"
       rm -f -- "$errfile"

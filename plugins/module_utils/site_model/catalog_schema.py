@@ -60,7 +60,8 @@ SERVICE = _record({
     "image_user": _STR,
     "ports": _map(_record({"container": _INT, "host": _INT, "exposure": _enum("public", "local", "none")},
                           ("container", "host", "exposure"))),
-    "volumes": _list(_record({"path": _STR, "target": _STR, "read_only": _BOOL}, ("path", "target"))),
+    "volumes": _list(_record({"path": _STR, "target": _STR, "read_only": _BOOL, "when_in_use": _BOOL},
+                             ("path", "target"))),
     "depends_on": _STRS,
     "optional_deps": _STRS,
     "restart_with": _STRS,
@@ -86,12 +87,13 @@ SERVICE = _record({
     "docker_socket_opt_in": _enum("ro", "rw"),
     "host_mounts": _list(_record({"source": _STR, "target": _STR, "read_only": _BOOL,
                                   "propagation": _enum(*_PROPAGATIONS)}, ("source", "target"))),
-    "metrics": _record({"port": _INT, "path": _STR, "target": _enum("service", "localhost"), "probe_path": _STR},
-                       ("port", "path")),
+    "metrics": _record({"port": _INT, "path": _STR, "target": _enum("service", "localhost"), "probe_path": _STR,
+                        "honor_labels": _BOOL}, ("port", "path")),
     "probes": _list(_record({"prober": _STR, "job": _STR, "module": _STR, "target": _STR},
                             ("prober", "job", "module", "target"))),
     "alerting": _record({"port": _INT}, ("port",)),
     "datasource": _map(_ANY),
+    "dashboards": _record({"target": _STR}, ("target",)),
     "config_files": _map(_record({"target": _STR, "content": _map(_ANY), "text": _STR,
                                   "derived": _map(_enum(*sorted(GENERATORS)))}, ("target",))),
     "web_backend": _record({"label": _STR, "mentions": _STR}, ("label", "mentions")),
@@ -107,8 +109,8 @@ CATALOG = _record({
     "catalog_version": _INT,
     "services": _map(SERVICE),
     "omero_properties": _record({"server": _OMERO_COMPONENT, "web": _OMERO_COMPONENT}, ("server", "web")),
-    "paths": _map(_record({"default": _STR, "uid": _INT, "gid": _INT, "mode": _STR, "service": _STR},
-                          ("default", "mode"))),
+    "paths": _map(_record({"default": _STR, "uid": _INT, "gid": _INT, "mode": _STR, "service": _STR,
+                           "always": _BOOL}, ("default", "mode"))),
     "secrets": _map(_record({"description": _STR, "required_by": _STRS}, ("description",))),
 }, ("catalog_version", "services", "omero_properties", "paths", "secrets"))
 
@@ -188,7 +190,7 @@ def _service_problems(name, svc, catalog):
         problems.append((where + ".external", "needs address: the port its consumers reach it at"))
     problems.extend((where + ".external_env", "names '%s', which cannot be external" % dep)
                     for dep in svc.get("external_env") or {} if "external" not in catalog["services"].get(dep, {}))
-    placed = dict((key, svc.get(key)) for key in ("env", "external_env", "config_files", "probes"))
+    placed = dict((key, svc.get(key)) for key in ("env", "external_env", "config_files", "probes", "extra"))
     problems.extend(_placeholder_problems(where, placed, catalog))
     return problems
 

@@ -17,9 +17,11 @@ says why. The labels are set after hashing: they are not inputs.
 from __future__ import annotations
 
 import copy
+import json
 import posixpath
 
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import config_files as configlib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import dashboards as dashboardlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import labels as labellib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import placeholders
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import scripts as scriptlib
@@ -82,7 +84,8 @@ class Renderer:
         return self.secret_refs[sname]
 
     def mounts(self, svc):
-        mounts = [_bind(self.paths[v["path"]], v["target"], bool(v.get("read_only", False))) for v in svc["volumes"]]
+        mounts = [_bind(self.paths[v["path"]], v["target"], bool(v.get("read_only", False))) for v in svc["volumes"]
+                  if not v.get("when_in_use") or v["path"] in self.used_paths]
         if svc.get("docker_socket"):
             mounts.append(_bind(DOCKER_SOCKET, DOCKER_SOCKET, svc["docker_socket"] != "rw"))
         for host in svc["host_mounts"]:
@@ -109,8 +112,12 @@ class Renderer:
             mounts.append(_bind(reg["file"], reg["target"]))
             inputs["web_registration"] = {"plugins": reg["plugins"], "base_config": reg["base_config"]}
         for fname, spec in svc["config_files"].items():
-            rendered[fname] = (configlib.render(spec, self.services, self.enabled, self.fill, self.fill_text),
-                               spec["target"])
+            rendered[fname] = (configlib.render(spec, self.services, self.enabled, self.fill, self.fill_text,
+                                                monitoring=self.settings[placeholders.MONITORING]), spec["target"])
+        if svc.get("dashboards"):
+            for fname, dashboard in sorted(dashboardlib.dashboards(self.enabled).items()):
+                rendered[fname] = (json.dumps(dashboard, indent=1, sort_keys=True) + "\n",
+                                   posixpath.join(svc["dashboards"]["target"], fname))
         config_dir = posixpath.join(self.paths["config"], name)
         for fname in sorted(rendered):
             content, target = rendered[fname]
@@ -194,7 +201,7 @@ class Renderer:
             "ulimits": copy.deepcopy(svc["ulimits"]) if svc.get("ulimits") else None,
         }
         definition.update((k, v) for k, v in optional.items() if v is not None)
-        definition.update((k, copy.deepcopy(v)) for k, v in svc["extra"].items())
+        definition.update((k, self.fill(copy.deepcopy(v))) for k, v in svc["extra"].items())
         return definition
 
     def render(self, name):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import monitoring as monitoring_lib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.external import provided
 
 try:
@@ -51,58 +52,90 @@ def _address(name, port):
     return "%s:%d" % (name, port)
 
 
-def _probe_job(services, probe, fill):
-    prober = services[probe["prober"]]
-    return {
-        "job_name": probe["job"],
-        "metrics_path": prober["metrics"]["probe_path"],
-        "params": {"module": [probe["module"]]},
-        "static_configs": [{"targets": [fill(probe["target"])]}],
-        "relabel_configs": [
-            {"source_labels": ["__address__"], "target_label": "__param_target"},
-            {"source_labels": ["__param_target"], "target_label": "instance"},
-            {"target_label": "__address__", "replacement": _address(probe["prober"], prober["metrics"]["port"])},
-        ],
-    }
+def _probe_jobs(services, probes, fill):
+    """One scrape job per probe job name, one static config per probed target (labelled
+    with the probed ``service``), asking the prober for the job's module."""
+    jobs = {}
+    for service, probe in probes:
+        prober = services[probe["prober"]]
+        job = jobs.setdefault(probe["job"], {
+            "job_name": probe["job"],
+            "metrics_path": prober["metrics"]["probe_path"],
+            "params": {"module": [probe["module"]]},
+            "static_configs": [],
+            "relabel_configs": [
+                {"source_labels": ["__address__"], "target_label": "__param_target"},
+                {"source_labels": ["__param_target"], "target_label": "instance"},
+                {"target_label": "__address__", "replacement": _address(probe["prober"], prober["metrics"]["port"])},
+            ],
+        })
+        job["static_configs"].append({"targets": [fill(probe["target"])], "labels": {"service": service}})
+    return [jobs[name] for name in sorted(jobs)]
 
 
-def alert_receivers(services, enabled, fill):
+def alert_receivers(services, enabled, fill, monitoring):
     """Prometheus' alert receivers: the enabled services with ``alerting``."""
-    del fill
+    del fill, monitoring
     targets = [_address(name, spec["port"]) for name, spec in _enabled_with(services, enabled, "alerting")]
     return [{"static_configs": [{"targets": targets}]}] if targets else []
 
 
-def scrape_jobs(services, enabled, fill):
-    """Prometheus' scrape jobs: the enabled services' ``metrics``, the provided ones' ``probes``."""
+def scrape_jobs(services, enabled, fill, monitoring):
+    """Prometheus' scrape jobs: the enabled services' ``metrics`` (labelled with ``service``;
+    ``honor_labels``: the exporter's own ``service`` label wins), the provided ones' ``probes``."""
+    del monitoring
     jobs = []
     for name, metrics in _enabled_with(services, enabled, "metrics"):
         host = "localhost" if metrics.get("target") == "localhost" else name
-        jobs.append({"job_name": name, "metrics_path": metrics["path"],
-                     "static_configs": [{"targets": [_address(host, metrics["port"])]}]})
-    probes = [probe for dummy, entries in _enabled_with(services, provided(services), "probes") for probe in entries
-              if probe["prober"] in enabled]
-    jobs.extend(_probe_job(services, probe, fill) for probe in sorted(probes, key=lambda p: p["job"]))
+        job = {"job_name": name, "metrics_path": metrics["path"],
+               "static_configs": [{"targets": [_address(host, metrics["port"])], "labels": {"service": name}}]}
+        if metrics.get("honor_labels"):
+            job["honor_labels"] = True
+        jobs.append(job)
+    probes = [(name, probe) for name, entries in _enabled_with(services, provided(services), "probes")
+              for probe in entries if probe["prober"] in enabled]
+    jobs.extend(_probe_jobs(services, probes, fill))
     return jobs
 
 
-def datasources(services, enabled, fill):
+def datasources(services, enabled, fill, monitoring):
     """Grafana's provisioned data sources: the enabled services' ``datasource``."""
-    del fill
+    del fill, monitoring
     return [dict(source) for dummy, source in _enabled_with(services, enabled, "datasource")]
 
 
-GENERATORS = {"scrape_jobs": scrape_jobs, "alert_receivers": alert_receivers, "datasources": datasources}
+def alert_rules(services, enabled, fill, monitoring):
+    """Prometheus' rule groups: the alert rules of monitoring.py for the enabled services."""
+    del services, fill
+    rules = monitoring_lib.rules(monitoring, enabled)
+    return [{"name": "omero-docker-stack", "interval": monitoring["evaluation_interval"], "rules": rules}] \
+        if rules else []
 
 
-def render(spec, services, enabled, fill, fill_text):
+def alert_route(services, enabled, fill, monitoring):
+    """The alert router's route (omero_monitoring.alerting)."""
+    del services, enabled, fill
+    return monitoring_lib.alert_route(monitoring)
+
+
+def alert_destinations(services, enabled, fill, monitoring):
+    """The alert router's receivers (omero_monitoring.alerting)."""
+    del services, enabled, fill
+    return monitoring_lib.alert_destinations(monitoring)
+
+
+GENERATORS = {"scrape_jobs": scrape_jobs, "alert_receivers": alert_receivers, "datasources": datasources,
+              "alert_rules": alert_rules, "alert_route": alert_route, "alert_destinations": alert_destinations}
+
+
+def render(spec, services, enabled, fill, fill_text, *, monitoring):
     """The content of one catalog ``config_files`` entry; ``fill`` fills the placeholders of
-    YAML data, ``fill_text`` those of a text."""
+    YAML data, ``fill_text`` those of a text; ``monitoring``: omero_monitoring, checked."""
     if "text" in spec:
         return fill_text(spec["text"])
     data = fill(spec.get("content") or {})
     for key, generator in (spec.get("derived") or {}).items():
-        value = GENERATORS[generator](services, enabled, fill_text)
+        value = GENERATORS[generator](services, enabled, fill_text, monitoring)
         if value:
             *parents, last = key.split(".")
             node = data

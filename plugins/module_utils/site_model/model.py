@@ -20,6 +20,7 @@ This is the entry point; each concept lives in its own module, called in order:
   image_users.py: the accounts of the images; external.py: services provided from
   outside, reached by address);
 - paths.py: the host paths and directories of the site;
+- monitoring.py: ``omero_monitoring`` (intervals, retentions, alert rules, alert routes);
 - secrets.py: the secrets the enabled services need, and their strength;
 - omero_defaults.py: the OMERO properties, the collection's (catalog data, with the
   placeholders of placeholders.py) and the site's;
@@ -46,6 +47,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
     compose,
     external,
     image_users,
+    monitoring,
     omero_defaults,
     omero_values,
     placeholders,
@@ -105,6 +107,7 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     settings = site_settings.site_settings(site, errors)
     services = servicelib.from_catalog(catalog, site.get("omero_services"), errors)
     image_users.apply(services, image_ids, errors)
+    settings[placeholders.MONITORING] = monitoring.settings(site, services, errors)
     scripts_given = site.get("omero_scripts") if isinstance(site.get("omero_scripts"), list) else []
     errors.extend(scriptlib.src_problems(scripts_given, local_files))
     local_files = dict(local_files or {})

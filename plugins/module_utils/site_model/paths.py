@@ -109,7 +109,7 @@ def site_paths(catalog, services, settings, errors):
     paths = _resolve_paths(known, overrides, base, errors)
     # Paths in use: those of the site and of enabled services.
     used = sorted(k for k, spec in known.items()
-                  if not spec.get("service") or services[spec["service"]]["enabled"])
+                  if not spec.get("service") or spec.get("always") or services[spec["service"]]["enabled"])
     for i, a in enumerate(used):
         for b in used[i + 1:]:
             pa, pb = paths[a], paths[b]
@@ -120,7 +120,7 @@ def site_paths(catalog, services, settings, errors):
     directories = [{"path": base, "owner": 0, "group": 0, "mode": "0755", "purpose": "site base"}]
     for key in used:
         spec = known[key]
-        if spec.get("service"):
+        if spec.get("service") and services[spec["service"]]["enabled"]:
             owner, group = services[spec["service"]]["uid"], services[spec["service"]]["gid"]
         else:
             owner, group = spec.get("uid", 0), spec.get("gid", 0)

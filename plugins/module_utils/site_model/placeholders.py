@@ -10,7 +10,8 @@ A catalog value (env, config files, probe targets, OMERO defaults) names what it
 from the site through placeholders, never through a literal value:
 
 - ``{site.<name>}``: a site setting (:data:`SITE_KEYS`: database names and users, the
-  site name);
+  site name, the omero_monitoring intervals and retentions) or ``{site.enabled_services}``,
+  the services that run a container here, comma-separated;
 - ``{address.<service>.host}``, ``.port``, ``.host_port``: where the consumers reach a
   service with a catalog ``address``: the service's own container (its name and the
   catalog port) or the existing server of ``omero_services.<service>.external``.
@@ -34,7 +35,15 @@ SITE_KEYS = {
     "plugin_db_name": "omero_site_plugin_db_name",
     "plugin_db_user": "omero_site_plugin_db_user",
     "site_name": "omero_site_name",
+    # omero_monitoring (monitoring.py), held in the settings under MONITORING
+    "scrape_interval": "omero_monitoring.scrape_interval",
+    "evaluation_interval": "omero_monitoring.evaluation_interval",
+    "metrics_retention": "omero_monitoring.metrics_retention",
+    "logs_retention": "omero_monitoring.logs_retention",
+    # derived: the services that run a container here, comma-separated
+    "enabled_services": None,
 }
+MONITORING = "omero_monitoring"
 
 
 def references(value):
@@ -57,7 +66,15 @@ def host_port(host, port):
 
 def context(settings, services):
     """What each placeholder stands for: ``{"site.<key>": value, "address.<svc>.<field>": value}``."""
-    values = dict(("site." + key, settings[setting]) for key, setting in SITE_KEYS.items())
+    values = {}
+    for key, setting in SITE_KEYS.items():
+        if setting is None:
+            continue
+        if setting.startswith(MONITORING + "."):
+            values["site." + key] = (settings.get(MONITORING) or {}).get(setting.split(".", 1)[1], "")
+        else:
+            values["site." + key] = settings[setting]
+    values["site.enabled_services"] = ",".join(sorted(name for name, svc in services.items() if svc.get("enabled")))
     for name, svc in services.items():
         if not svc.get("address"):
             continue

@@ -40,7 +40,7 @@ SITE_DEFAULTS = {
 OUTPUT_VARIABLES = ("omero_site_model",)
 LIST_VARIABLES = ("omero_web_plugins", "omero_scripts", "omero_groups", "omero_users", "omero_server_cli_plugins",
                   "omero_server_system_packages", "omero_script_folders")
-DICT_VARIABLES = ("omero_services", "omero_server_config", "omero_web_config", "omero_secrets")
+DICT_VARIABLES = ("omero_services", "omero_server_config", "omero_web_config", "omero_secrets", "omero_monitoring")
 
 _SITE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _TZ_RE = re.compile(r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+){0,2}$")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import errno
 import http.client
-import importlib.util
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -21,58 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.exposition import load_program, parse
+
 PROGRAM = Path(__file__).resolve().parents[3] / "files" / "images" / "path-usage-exporter" / "path_usage_exporter.py"
 WEIRD = 'we"ird\\name\nline'
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("path_usage_exporter", PROGRAM)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-pue = _load()
-
-SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$")
-LABEL = re.compile(r'(?P<key>[a-zA-Z_][a-zA-Z0-9_]*)="(?P<value>(?:[^"\\]|\\.)*)"(?:,|$)')
-
-
-def unescape(value: str) -> str:
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "\\": "\\", '"': '"'}[m.group(1)], value)
-
-
-def parse(text: str) -> dict[tuple[str, tuple], float]:
-    """Parse text format 0.0.4 strictly enough to catch mistakes: every sample belongs to
-    the family announced by the HELP and TYPE lines just before it."""
-    assert text.endswith("\n")
-    samples: dict[tuple[str, tuple], float] = {}
-    family = kind = None
-    seen_families = set()
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
-            family = line.split(" ", 3)[2]
-            assert family not in seen_families, f"family {family} twice"
-            seen_families.add(family)
-            kind = None
-            continue
-        if line.startswith("# TYPE "):
-            name, kind = line.split(" ")[2:]
-            assert name == family and kind in {"gauge", "counter"}
-            continue
-        m = SAMPLE.match(line)
-        assert m, f"bad sample line {line!r}"
-        assert m["name"] == family and kind, f"sample {line!r} outside its family"
-        labels = ()
-        if m["labels"] is not None:
-            pairs = LABEL.findall(m["labels"])
-            assert "".join(f'{k}="{v}",' for k, v in pairs).rstrip(",") == m["labels"], line
-            labels = tuple((k, unescape(v)) for k, v in pairs)
-        key = (m["name"], labels)
-        assert key not in samples, f"duplicate sample {key}"
-        samples[key] = float(m["value"])
-    return samples
+pue = load_program(PROGRAM, "path_usage_exporter")
 
 
 def allocated(*paths: Path) -> int:

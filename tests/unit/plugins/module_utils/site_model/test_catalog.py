@@ -66,7 +66,8 @@ def test_a_service_only_the_catalog_knows():
     assert binds["/etc/demo.yml"]["source"] == "/srv/omero-test/config/demo-exporter/demo.yml"
     scrape = yaml.safe_load(_files(model, "prometheus")["prometheus.yml"])["scrape_configs"]
     jobs = dict((job["job_name"], job) for job in scrape)
-    assert jobs["demo-exporter"]["static_configs"] == [{"targets": ["demo-exporter:9999"]}]
+    assert jobs["demo-exporter"]["static_configs"] == [{"targets": ["demo-exporter:9999"],
+                                                        "labels": {"service": "demo-exporter"}}]
     assert jobs["demo-exporter"]["metrics_path"] == "/stats"
     assert jobs["demo-self"]["metrics_path"] == "/check"
     assert jobs["demo-self"]["relabel_configs"][-1]["replacement"] == "demo-exporter:9999"
@@ -113,8 +114,24 @@ def test_host_mounts_from_the_catalog():
 def test_scrape_jobs_follow_the_enabled_services():
     model = _model({"omeroweb": {"enabled": False}})
     scrape = yaml.safe_load(_files(model, "prometheus")["prometheus.yml"])["scrape_configs"]
-    jobs = dict((job["job_name"], job["static_configs"][0]["targets"]) for job in scrape)
+    jobs = dict((job["job_name"], [t for c in job["static_configs"] for t in c["targets"]]) for job in scrape)
     assert jobs["prometheus"] == ["localhost:9090"]
     assert jobs["redis-exporter"] == ["redis-exporter:9121"]
-    assert "blackbox-http" not in jobs and jobs["blackbox-tcp"] == ["omeroserver:4064"]
+    # OMERO.web's probe goes with it; the other http probes stay (one job, a target each).
+    assert jobs["blackbox-http"] == ["http://prometheus:9090/-/healthy", "http://grafana:3000/api/health",
+                                     "http://loki:3100/ready"]
+    assert jobs["blackbox-tls"] == ["omeroserver:4064"]
+    assert jobs["blackbox-tcp"] == ["database:5432", "database_plugin:5432"]
+    assert jobs["blackbox-redis"] == ["redis:6379"]
     assert "cadvisor" not in jobs
+
+
+def test_each_probe_target_is_labelled_with_the_probed_service():
+    scrape = yaml.safe_load(_files(_model({}), "prometheus")["prometheus.yml"])["scrape_configs"]
+    labels = dict((target, config["labels"]["service"]) for job in scrape for config in job["static_configs"]
+                  for target in config["targets"])
+    assert labels["http://omeroweb:4080/webclient/login/"] == "omeroweb"
+    assert labels["omeroserver:4064"] == "omeroserver"
+    assert labels["container-state-exporter:9112"] == "container-state-exporter"
+    honor = [job["job_name"] for job in scrape if job.get("honor_labels")]
+    assert honor == ["container-state-exporter"]

@@ -54,7 +54,10 @@ def test_enabled_its_config_routes_everything_to_a_null_receiver():
     model = _model({"alertmanager": {"enabled": True}})
     config = _file(model, "alertmanager", "alertmanager.yml")
     assert (config["owner"], config["mode"]) == (0, "0644")
-    assert yaml.safe_load(config["content"]) == {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
+    assert yaml.safe_load(config["content"]) == {
+        "route": {"receiver": "null", "group_by": ["alertname", "service"], "group_wait": "30s",
+                  "group_interval": "5m", "repeat_interval": "4h"},
+        "receivers": [{"name": "null"}]}
 
 
 def test_enabled_prometheus_scrapes_it_and_sends_it_alerts():
@@ -62,14 +65,17 @@ def test_enabled_prometheus_scrapes_it_and_sends_it_alerts():
     assert config["alerting"] == {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:9093"]}]}]}
     jobs = dict((job["job_name"], job) for job in config["scrape_configs"])
     assert jobs["alertmanager"] == {"job_name": "alertmanager", "metrics_path": "/metrics",
-                                    "static_configs": [{"targets": ["alertmanager:9093"]}]}
+                                    "static_configs": [{"targets": ["alertmanager:9093"],
+                                                        "labels": {"service": "alertmanager"}}]}
 
 
 def test_enabling_it_recreates_only_the_services_that_see_it():
     off, on = _model({}), _model({"alertmanager": {"enabled": True}})
     changed = sorted(n for n in off["service_hashes"] if off["service_hashes"][n] != on["service_hashes"][n])
-    # Prometheus' config names it; the path usage exporter mounts its data path.
-    assert changed == ["path-usage-exporter", "prometheus"]
+    # Prometheus' config names it (a scrape job, a probe, its alert rules); the path usage
+    # exporter mounts its data path; the container-state exporter expects its container;
+    # Grafana gets its dashboard panels.
+    assert changed == ["container-state-exporter", "grafana", "path-usage-exporter", "prometheus"]
 
 
 def test_without_prometheus_it_runs_alone():

@@ -105,7 +105,7 @@ def test_references_and_combinations_are_checked(service, changes, where, text):
     ("database", {"external": {"secrets": ["no_such_secret"]}}, "services.database.external.secrets"),
     ("database", {"external": {"allowed": True}}, "catalog.services.database.external.allowed"),
     ("pg-maintenance", {"external_env": {"redis": {"X": "y"}}}, "services.pg-maintenance.external_env"),
-    ("pg-maintenance", {"env": {"PGHOST": "{address.grafana.host}"}}, "services.pg-maintenance"),
+    ("pg-maintenance", {"env": {"PGHOST": "{address.node-exporter.host}"}}, "services.pg-maintenance"),
     ("pg-maintenance", {"env": {"PGUSER": "{site.db_user}"}}, "services.pg-maintenance"),
     ("omeroweb", {"address": {"port": "4080"}}, "catalog.services.omeroweb.address.port"),
 ])

@@ -105,7 +105,8 @@ def test_an_external_server_is_the_web_s_server_and_the_probe_s_target():
     assert "omeroserver" not in model["images"]
     web = dict((op["property"], op["value"]) for op in model["omero"]["web"])
     assert json.loads(web["omero.web.server_list"]) == [["omero.example.org", 14064, "omero-test"]]
-    assert _prometheus(model)["blackbox-tcp"]["static_configs"] == [{"targets": ["omero.example.org:14064"]}]
+    assert _prometheus(model)["blackbox-tls"]["static_configs"] == [{"targets": ["omero.example.org:14064"],
+                                                                     "labels": {"service": "omeroserver"}}]
     assert model["bootstrap"]["external_server"] == {"host": "omero.example.org", "port": 14064}
     # Its secrets are not needed by anything the site runs.
     assert "omero_root_password" not in secrets_needed(merged(base_site(), {"omero_services": {

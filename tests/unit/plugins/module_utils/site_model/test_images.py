@@ -58,7 +58,8 @@ def errors_of(site, **kwargs):
 
 def test_every_site_image_of_the_default_site():
     model = build(site_with())
-    assert sorted(model["images"]) == ["omeroserver", "omeroweb", "path-usage-exporter", "pg-maintenance"]
+    assert sorted(model["images"]) == ["container-state-exporter", "omeroserver", "omeroweb", "path-usage-exporter",
+                                       "pg-maintenance"]
     web = model["images"]["omeroweb"]
     pinned = load_catalog()["services"]["omeroweb"]["image"]
     assert web["base"] == image_reference(pinned)

@@ -285,8 +285,8 @@ def test_kept_settings_are_unchanged_and_bind_mounts_lose_only_create_host_path(
             if not expected["bind"]:
                 del expected["bind"]
             assert mount == expected
-    node_exporter = stack["services"]["node-exporter"]["volumes"]
-    assert node_exporter[0]["bind"] == {"propagation": "rslave"}
+    node_exporter = dict((v["target"], v) for v in stack["services"]["node-exporter"]["volumes"])
+    assert node_exporter["/host"]["bind"] == {"propagation": "rslave"}
 
 
 def test_secrets_stay_files_with_a_name_suffixed_per_value(base):
