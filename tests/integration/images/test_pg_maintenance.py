@@ -153,7 +153,7 @@ def secret_file(backups: Path, value: str = PASSWORD, name: str = "omero_db_pass
     return f
 
 
-def run_maintenance(server, backups, *env: str, secret: Path | None = None) -> str:
+def run_maintenance(server, backups, *env: str, secret: Path | None = None, volumes: tuple = ()) -> str:
     """Start pg-maintenance (detached) against ``server``; ``env`` overrides the defaults.
     The password is a file mounted read-only at SECRET_TARGET (``secret``, by default
     the right password)."""
@@ -176,7 +176,8 @@ def run_maintenance(server, backups, *env: str, secret: Path | None = None) -> s
         env_args += ["-e", f"{key}={value}"]
     docker(
         "run", "-d", "--name", name, "--network", server["network"],
-        "-v", f"{backups}:/backups", "-v", f"{secret}:{SECRET_TARGET}:ro", *env_args, server["image"],
+        "-v", f"{backups}:/backups", "-v", f"{secret}:{SECRET_TARGET}:ro",
+        *[arg for volume in volumes for arg in ("-v", volume)], *env_args, server["image"],
     )  # fmt: skip
     return name
 
@@ -338,6 +339,64 @@ def test_unreachable_server_fails(server, backups):
     assert exit_code(name, 30) == 1
     assert "no-such-host:5432 not ready after 1s" in logs(name)
     assert status(backups).startswith("failed ")
+
+
+def _metrics_dir(backups: Path) -> Path:
+    """The host path ``metrics`` as site_layout makes it: pg-maintenance's uid, 0755."""
+    d = backups.parent / "metrics"
+    d.mkdir(mode=0o755)
+    os.chown(d, 999, 999)
+    d.chmod(0o755)
+    return d
+
+
+def _textfile(metrics: Path) -> dict[str, float]:
+    """The samples of pg-maintenance.prom by metric name (one series each), checking the labels."""
+    samples = {}
+    for line in (metrics / "pg-maintenance.prom").read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        match = re.fullmatch(r'(\w+)\{task="pg-maintenance",database="omero"\} (\d+)', line)
+        assert match, line
+        samples[match[1]] = float(match[2])
+    return samples
+
+
+def test_status_for_prometheus_in_the_textfile_collector_directory(server, backups):
+    metrics = _metrics_dir(backups)
+    name = run_maintenance(server, backups, "PG_MAINTENANCE_METRICS_DIR=/metrics", "PG_MAINTENANCE_INTERVAL=30",
+                           volumes=(f"{metrics}:/metrics",))
+    wait_for((metrics / "pg-maintenance.prom").exists, 45, "the textfile")
+    done = _textfile(metrics)
+    assert done["omero_stack_maintenance_last_run_ok"] == 1
+    assert done["omero_stack_maintenance_interval_seconds"] == 30
+    assert abs(done["omero_stack_maintenance_last_success_timestamp_seconds"] - time.time()) < 60
+    assert done["omero_stack_maintenance_last_run_timestamp_seconds"] >= done[
+        "omero_stack_maintenance_last_success_timestamp_seconds"]
+    assert done["omero_stack_maintenance_last_dump_bytes"] > 0
+    # node-exporter (nobody) reads it; no temporary file is left
+    assert oct((metrics / "pg-maintenance.prom").stat().st_mode & 0o777) == "0o644"
+    assert sorted(p.name for p in metrics.iterdir()) == ["pg-maintenance.prom"]
+    docker("stop", "-t", "20", name)
+
+    # A failing run (the server unreachable) says so, and keeps the last success it read back.
+    failing = run_maintenance(server, backups, "PG_MAINTENANCE_METRICS_DIR=/metrics", "PGHOST=no-such-host",
+                              "PG_MAINTENANCE_READY_TIMEOUT=1", "PG_MAINTENANCE_RETRIES=0",
+                              volumes=(f"{metrics}:/metrics",))
+    assert exit_code(failing, 30) == 1
+    failed = _textfile(metrics)
+    assert failed["omero_stack_maintenance_last_run_ok"] == 0
+    assert failed["omero_stack_maintenance_last_success_timestamp_seconds"] == done[
+        "omero_stack_maintenance_last_success_timestamp_seconds"]
+    assert failed["omero_stack_maintenance_last_dump_bytes"] == done["omero_stack_maintenance_last_dump_bytes"]
+    assert failed["omero_stack_maintenance_last_run_timestamp_seconds"] >= done[
+        "omero_stack_maintenance_last_run_timestamp_seconds"]
+
+
+def test_an_unwritable_metrics_directory_exits_2(server, backups):
+    name = run_maintenance(server, backups, "PG_MAINTENANCE_METRICS_DIR=/nowhere")
+    assert exit_code(name, 30) == 2
+    assert "PG_MAINTENANCE_METRICS_DIR /nowhere is not a writable directory" in logs(name)
 
 
 @pytest.mark.parametrize(
