@@ -183,3 +183,58 @@ def test_alloy_reads_omero_log_files_only_while_their_service_runs():
     assert mounts["/logs/omeroserver"]["read_only"] and mounts["/logs/omeroweb"]["read_only"]
     without = _model({"omeroweb": {"enabled": False}})["compose"]["services"]["alloy"]["volumes"]
     assert "/logs/omeroweb" not in [v["target"] for v in without]
+
+
+def _alloy_config(model):
+    files = [f for f in model["files"] if f["service"] == "alloy" and f["path"].endswith("/config.alloy")]
+    return files[0]["content"]
+
+
+def test_alloy_config_ships_the_omero_log_files_with_service_source_and_level():
+    """Alloy cannot run here: its rendered configuration is checked as text (balanced blocks,
+    the components wired to each other, the labels the dashboards' LogQL uses)."""
+    import re  # noqa: PLC0415 - only here
+
+    text = _alloy_config(_model())
+    # Blocks and lists balance outside comments and strings ("...", raw `...`).
+    code = re.sub(r'//[^\n]*|`[^`]*`|"(?:[^"\\]|\\.)*"', "", text)
+    assert code.count("{") == code.count("}") > 10 and code.count("[") == code.count("]") > 3
+    for component in ('local.file_match "omero"', 'loki.source.file "omero"', 'loki.process "omero_files"',
+                      'loki.process "level"', 'loki.source.docker "containers"', 'loki.write "local"'):
+        assert component + " {" in text, component
+    assert '{"__path__" = "/logs/omeroserver/*.log", "service" = "omeroserver", "source" = "file"}' in text
+    assert '{"__path__" = "/logs/omeroweb/*.log", "service" = "omeroweb", "source" = "file"}' in text
+    assert len(re.findall(r"forward_to\s*=\s*\[loki\.process\.omero_files\.receiver\]", text)) == 1
+    # container output and the files both go through the level stage
+    assert len(re.findall(r"forward_to\s*=\s*\[loki\.process\.level\.receiver\]", text)) == 2
+    assert 'labels        = {"source" = "container"}' in text
+    assert 'values = {"level" = ""}' in text
+    assert 'url = "http://loki:3100/loki/api/v1/push"' in text
+    assert 'external_labels = {"site" = "omero-test"}' in text
+    assert 'values = ["com.docker.compose.project=omero-test"]' in text
+
+
+def test_the_level_expression_reads_omero_and_common_log_lines():
+    """The regular expression of Alloy's level stage (RE2; Python's re reads this one the same)."""
+    import re  # noqa: PLC0415 - only here
+
+    text = _alloy_config(_model())
+    expression = re.search(r"expression = `([^`]*)`", text).group(1)
+    level = re.compile(expression)
+
+    def read(line):
+        match = level.search(line)
+        return match.group("level").lower() if match else None
+
+    assert read("2026-12-05 04:25:47,753 INFO  [               omero.standin] (MainThread) Server ready") == "info"
+    assert read("2026-12-05 04:25:47,753 ERROR [ome.services.util.ServiceHandler] (l.Server-7) Failed") == "error"
+    assert read("2026-12-05 04:25:47,753 WARN  [  ome.formats.importer] (main) slow") == "warn"
+    assert read('ts=2026-12-05T04:25:47Z caller=main.go:1 level=warn msg="x"') == "warn"
+    assert read("[ERROR] something broke") == "error"
+    assert read("a plain line without a level") is None
+
+
+def test_postgres_exporters_collect_the_server_start_time():
+    services = _model()["compose"]["services"]
+    assert services["postgres-exporter"]["command"] == ["--collector.postmaster"]
+    assert services["postgres-exporter-plugin"]["command"] == ["--collector.postmaster"]
