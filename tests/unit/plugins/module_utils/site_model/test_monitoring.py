@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import monitoring
@@ -193,8 +195,6 @@ def _alloy_config(model):
 def test_alloy_config_ships_the_omero_log_files_with_service_source_and_level():
     """Alloy cannot run here: its rendered configuration is checked as text (balanced blocks,
     the components wired to each other, the labels the dashboards' LogQL uses)."""
-    import re  # noqa: PLC0415 - only here
-
     text = _alloy_config(_model())
     # Blocks and lists balance outside comments and strings ("...", raw `...`).
     code = re.sub(r'//[^\n]*|`[^`]*`|"(?:[^"\\]|\\.)*"', "", text)
@@ -216,8 +216,6 @@ def test_alloy_config_ships_the_omero_log_files_with_service_source_and_level():
 
 def test_the_level_expression_reads_omero_and_common_log_lines():
     """The regular expression of Alloy's level stage (RE2; Python's re reads this one the same)."""
-    import re  # noqa: PLC0415 - only here
-
     text = _alloy_config(_model())
     expression = re.search(r"expression = `([^`]*)`", text).group(1)
     level = re.compile(expression)
