@@ -1,11 +1,13 @@
 """Shared helpers of the tests of the exporters built here (files/images/*-exporter): load
-a program by path (it is installed as a script, not a module) and parse its Prometheus
-text exposition strictly."""
+a program by path (it is installed as a script, not a module), parse its Prometheus text
+exposition strictly, and talk to its HTTP server."""
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import re
+import socket
 import sys
 
 
@@ -56,3 +58,21 @@ def parse(text: str) -> dict[tuple[str, tuple], float]:
         assert key not in samples, f"duplicate sample {key}"
         samples[key] = float(m["value"])
     return samples
+
+
+def get(port, path, timeout=10):
+    """``(status, content type, body)`` of GET http://127.0.0.1:PORT/PATH."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Content-Type"), resp.read().decode()
+    finally:
+        conn.close()
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 nothing listens on (now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import socketserver
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.exposition import load_program, parse
+from tests.helpers.exposition import free_port, get, load_program, parse
 
 PROGRAM = Path(__file__).resolve().parents[3] / "files/images/container-state-exporter/container_state_exporter.py"
 WEIRD = 'registry.example/we"ird\\image\nx'
@@ -351,16 +350,6 @@ def serve():
         server.server_close()
 
 
-def get(port: int, path: str):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        return resp.status, resp.getheader("Content-Type"), resp.read().decode()
-    finally:
-        conn.close()
-
-
 def test_http_server_and_check(docker, serve, tmp_path, capsys):
     port = serve(config_for(docker.server_address))
     status, ctype, body = get(port, "/metrics")
@@ -373,12 +362,6 @@ def test_http_server_and_check(docker, serve, tmp_path, capsys):
     assert get(down, "/metrics")[0] == 200
     assert cse.check(down) == 1
     assert "unhealthy: the Docker API does not answer" in capsys.readouterr().out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_check_fails_without_server(capsys):

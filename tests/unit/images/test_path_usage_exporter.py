@@ -7,10 +7,8 @@ trees, parses the exposition text back, and serves it over a real socket.
 from __future__ import annotations
 
 import errno
-import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.exposition import load_program, parse
+from tests.helpers.exposition import free_port, get, load_program, parse
 
 PROGRAM = Path(__file__).resolve().parents[3] / "files" / "images" / "path-usage-exporter" / "path_usage_exporter.py"
 WEIRD = 'we"ird\\name\nline'
@@ -211,16 +209,6 @@ def served(tree):
     server.server_close()
 
 
-def get(port: int, path: str):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        return resp.status, resp.getheader("Content-Type"), resp.read().decode()
-    finally:
-        conn.close()
-
-
 def test_http_server(served):
     status, ctype, body = get(served, "/metrics")
     assert status == 200
@@ -230,12 +218,6 @@ def test_http_server(served):
     for path in ("/", "/other", "/metrics/x"):
         assert get(served, path)[0] == 404
     assert pue.check(served) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_check_fails_without_server(capsys):
