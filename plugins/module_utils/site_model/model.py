@@ -108,6 +108,7 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     services = servicelib.from_catalog(catalog, site.get("omero_services"), errors)
     image_users.apply(services, image_ids, errors)
     settings[placeholders.MONITORING] = monitoring.settings(site, services, errors)
+    monitoring.attach_secrets(services, settings[placeholders.MONITORING])
     scripts_given = site.get("omero_scripts") if isinstance(site.get("omero_scripts"), list) else []
     errors.extend(scriptlib.src_problems(scripts_given, local_files))
     local_files = dict(local_files or {})
@@ -116,7 +117,8 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     servicelib.check_dependencies(services, errors)
     ports.published_ports(services, settings, errors)
     layout = pathlib_.site_paths(catalog, services, settings, errors)
-    secrets = secretlib.validate(site, secret_values, catalog, services, errors)
+    secrets = secretlib.validate(site, secret_values, catalog, services, errors,
+                                 held=monitoring.held_secrets(settings[placeholders.MONITORING]))
     server_ops, web_ops = omero_defaults.site_config(site, catalog, errors)
     plugins = pluginlib.check(site.get("omero_web_plugins"), web_ops, local_files, errors)
     scripts, script_folders = scriptlib.site_scripts(site, errors)

@@ -18,13 +18,22 @@
       - {alert: MyRule, expr: ..., for: 10m, labels: {severity: warning},
          annotations: {summary: ...}}            a new name needs expr
     alerting:                   where Alertmanager sends the alerts (it must be enabled)
-      webhooks: [{url: https://..., send_resolved: true}]
-      email: {to: ops@example.org, from: omero@example.org, smarthost: "smtp.example.org:25",
-              require_tls: true}
+      webhooks: [{url: https://..., send_resolved: true},
+                 {url_secret: chat_webhook_url}]   the url in omero_secrets.chat_webhook_url
+      email: {to: ops@example.org, from: omero@example.org, smarthost: "smtp.example.org:587",
+              require_tls: true, auth_username: alerts@example.org}
+                                the relay's password in omero_secrets.alertmanager_smtp_password
       group_by: [alertname, service]
       group_wait: 30s
       group_interval: 5m
       repeat_interval: 4h
+
+A webhook URL that holds a token (``url_secret``) and the mail relay's password are secrets
+the mail relay or the webhook's service holds, so the collection never generates them: they
+are given in ``omero_secrets`` (the vault), mounted into the alert router as files (like every
+secret file of the site: /run/secrets/<name>, mode 0600) and named in its configuration by
+Alertmanager's ``url_file`` and ``auth_password_file``; neither value is in any rendered
+configuration, environment or diff (:func:`held_secrets`, :func:`attach_secrets`).
 
 A default rule is rendered only while the services whose metrics it reads run
 (``when_enabled``), so no rule names a metric Prometheus cannot have.
@@ -57,8 +66,12 @@ DEFAULTS = {
 ALERTING_DEFAULTS = {"group_by": ["alertname", "service"], "group_wait": "30s", "group_interval": "5m",
                      "repeat_interval": "4h"}
 RULE_KEYS = ("alert", "expr", "for", "labels", "annotations", "enabled")
-EMAIL_KEYS = ("to", "from", "smarthost", "require_tls", "hello", "send_resolved")
-WEBHOOK_KEYS = ("url", "send_resolved", "max_alerts")
+EMAIL_KEYS = ("to", "from", "smarthost", "require_tls", "hello", "send_resolved", "auth_username")
+WEBHOOK_KEYS = ("url", "url_secret", "send_resolved", "max_alerts")
+# The relay's password, when email.auth_username is given (catalog secret of that name).
+SMTP_PASSWORD_SECRET = "alertmanager_smtp_password"  # noqa: S105 - a secret's name
+SECRETS_DIR = "/run/secrets"
+_SECRET_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Prometheus' duration syntax (a sequence of units, largest first; "0s" too).
 _DURATION_RE = re.compile(r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$")
 _HOURS_RE = re.compile(r"^[0-9]+h$")
@@ -117,17 +130,30 @@ def _check_rule(i, rule, known, errors):
         err(errors, where + ".enabled", "must be true or false")
 
 
+def _check_webhook(hwhere, hook, errors):
+    if not isinstance(hook, dict):
+        err(errors, hwhere, "needs url (an http:// or https:// address) or url_secret (a name in omero_secrets)")
+        return
+    unknown = sorted(set(hook) - set(WEBHOOK_KEYS))
+    if unknown:
+        err(errors, hwhere, "unknown key(s) %s; known: %s" % (", ".join(unknown), ", ".join(WEBHOOK_KEYS)))
+    if ("url" in hook) == ("url_secret" in hook):
+        err(errors, hwhere, "needs url (an http:// or https:// address) or url_secret (the name of a secret in "
+            "omero_secrets that holds the address, for a URL with a token in it), one of them")
+    elif "url" in hook and not (isinstance(hook["url"], str) and _URL_RE.match(hook["url"])):
+        err(errors, hwhere + ".url", "needs an http:// or https:// address (for one with a token in it, put it in "
+            "the vault and name it with url_secret)")
+    elif "url_secret" in hook and not (isinstance(hook["url_secret"], str)
+                                       and _SECRET_NAME_RE.match(hook["url_secret"])):
+        err(errors, hwhere + ".url_secret", "needs the name of a secret in omero_secrets ([a-z][a-z0-9_]*)")
+
+
 def _check_webhooks(where, webhooks, errors):
     if not isinstance(webhooks, list):
-        err(errors, where, "must be a list of {url, send_resolved}")
+        err(errors, where, "must be a list of {url or url_secret, send_resolved}")
         return
     for i, hook in enumerate(webhooks):
-        hwhere = "%s[%d]" % (where, i)
-        if not isinstance(hook, dict) or not isinstance(hook.get("url"), str) or not _URL_RE.match(hook["url"]):
-            err(errors, hwhere, "needs url: an http:// or https:// address")
-        elif set(hook) - set(WEBHOOK_KEYS):
-            unknown = ", ".join(sorted(set(hook) - set(WEBHOOK_KEYS)))
-            err(errors, hwhere, "unknown key(s) %s; known: %s" % (unknown, ", ".join(WEBHOOK_KEYS)))
+        _check_webhook("%s[%d]" % (where, i), hook, errors)
 
 
 def _check_email(where, email, errors):
@@ -141,8 +167,12 @@ def _check_email(where, email, errors):
         err(errors, where + ".smarthost", "needs host:port of the mail relay, such as mail.example.org:25")
     extra = sorted(set(email) - set(EMAIL_KEYS))
     if extra:
-        err(errors, where, "unknown key(s) %s; known: %s (a relay that needs a password is not supported yet: "
-            "use one that accepts this host)" % (", ".join(extra), ", ".join(EMAIL_KEYS)))
+        hint = (" (the relay's password goes in omero_secrets.%s, with auth_username here)" % SMTP_PASSWORD_SECRET
+                if set(extra) & {"auth_password", "auth_password_file", "auth_secret"} else "")
+        err(errors, where, "unknown key(s) %s; known: %s%s" % (", ".join(extra), ", ".join(EMAIL_KEYS), hint))
+    if "auth_username" in email and not (isinstance(email["auth_username"], str) and email["auth_username"].strip()):
+        err(errors, where + ".auth_username", "needs the relay account's user name (its password goes in "
+            "omero_secrets.%s)" % SMTP_PASSWORD_SECRET)
 
 
 def _check_alerting(alerting, services, errors):
@@ -240,14 +270,45 @@ def alert_route(monitoring):
     return route
 
 
+def held_secrets(monitoring):
+    """The secrets ``omero_monitoring.alerting`` names, which the collection cannot generate
+    (a webhook's service or the mail relay holds them): {secret name: where it is named}."""
+    alerting = monitoring.get("alerting") or {}
+    held = {}
+    for i, hook in enumerate(alerting.get("webhooks") or []):
+        if isinstance(hook, dict) and isinstance(hook.get("url_secret"), str):
+            where = "%s.alerting.webhooks[%d].url_secret" % (VARIABLE, i)
+            held.setdefault(hook["url_secret"], where + " (a webhook's address)")
+    email = alerting.get("email")
+    if isinstance(email, dict) and email.get("auth_username"):
+        held[SMTP_PASSWORD_SECRET] = "%s.alerting.email.auth_username (the mail relay's password)" % VARIABLE
+    return held
+
+
+def attach_secrets(services, monitoring):
+    """Mount the held secrets into the alert router(s) as files (/run/secrets/<name>)."""
+    held = held_secrets(monitoring)
+    for svc in services.values():
+        if svc.get("alerting"):
+            svc["secret_files"].update((name, name) for name in held)
+
+
 def alert_destinations(monitoring):
-    """Alertmanager's receivers: ``null`` (drops) and ``site`` (the webhooks and email given)."""
+    """Alertmanager's receivers: ``null`` (drops) and ``site`` (the webhooks and email given).
+    Secret values are named by file (``url_file``, ``auth_password_file``), never written."""
     alerting = monitoring.get("alerting") or {}
     site = {"name": "site"}
     if alerting.get("webhooks"):
-        site["webhook_configs"] = [dict({"send_resolved": True}, **hook) for hook in alerting["webhooks"]]
+        site["webhook_configs"] = []
+        for given in alerting["webhooks"]:
+            hook = dict({"send_resolved": True}, **given)
+            if "url_secret" in hook:
+                hook["url_file"] = "%s/%s" % (SECRETS_DIR, hook.pop("url_secret"))
+            site["webhook_configs"].append(hook)
     if alerting.get("email"):
         email = dict({"send_resolved": True}, **alerting["email"])
+        if email.get("auth_username"):
+            email["auth_password_file"] = "%s/%s" % (SECRETS_DIR, SMTP_PASSWORD_SECRET)
         site["email_configs"] = [email]
     receivers = [{"name": "null"}]
     if len(site) > 1:

@@ -118,15 +118,29 @@ def _owned_problems(given, needed, services, errors):
                 "server has in the inventory vault" % (owner, owner, address["host"], address["port"]))
 
 
-def validate(site, secret_values, catalog, services, errors):
-    """Required secrets present and every given one strong. Returns (values, given, needed)."""
+def _held_problems(given, needed, held, errors):
+    """A needed secret that another system holds (a mail relay's password, a webhook's address
+    with its token: ``held`` maps it to where it is named) must be given in omero_secrets."""
+    for sname, where in sorted(held.items()):
+        if sname in needed and sname not in given:
+            err(errors, "omero_secrets.%s" % sname,
+                "is named by %s: the collection cannot generate it (omero_site_generate_secrets does not); set it in "
+                "the inventory vault, e.g. `ansible-vault encrypt_string --name %s`" % (where, sname))
+
+
+def validate(site, secret_values, catalog, services, errors, *, held=None):
+    """Required secrets present and every given one strong. Returns (values, given, needed).
+    ``held``: {secret name: where it is named} of the secrets another system holds
+    (monitoring.held_secrets), never generated."""
+    held = held or {}
     given = site.get("omero_secrets") if isinstance(site.get("omero_secrets"), dict) else {}
     given = dict((k, v) for k, v in given.items() if v is not None)
     values = dict(given)
     values.update((k, v) for k, v in (secret_values or {}).items() if v is not None)
     for sname in sorted(values, key=str):
         problem = name_problem(sname) or value_problem(values[sname])
-        if not problem and site.get("omero_site_generate_secrets") is True and sname not in catalog["secrets"]:
+        if (not problem and site.get("omero_site_generate_secrets") is True and sname not in catalog["secrets"]
+                and sname not in held):
             problem = ("is not a secret of the site, so the one it was meant for would be generated instead: fix the "
                        "name; known: %s" % ", ".join(sorted(catalog["secrets"])))
         if problem:
@@ -134,7 +148,8 @@ def validate(site, secret_values, catalog, services, errors):
     needed = required_secrets(catalog, services)
     enabled = [n for n, svc in services.items() if svc["enabled"]]
     _owned_problems(given, needed, services, errors)
-    for sname in sorted(needed - set(values) - set(owned_secrets(services))):
+    _held_problems(given, needed, held, errors)
+    for sname in sorted(needed - set(values) - set(owned_secrets(services)) - set(held)):
         users = sorted(n for n in enabled if sname in services[n]["secret_env"].values()
                        or sname in services[n]["secret_files"].values())
         users = users or sorted((catalog["secrets"].get(sname) or {}).get("required_by", []))

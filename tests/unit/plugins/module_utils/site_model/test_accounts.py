@@ -44,7 +44,7 @@ def _stack_site():
         "${MOLECULE_SCENARIO_DIRECTORY}", str(STACK))
     group = yaml.safe_load(text)["provisioner"]["inventory"]["group_vars"]["omero"]
     site = {k: v for k, v in group.items() if k.startswith("omero_")}
-    site["omero_secrets"] = dict(TEST_SECRETS)
+    site["omero_secrets"] = dict(TEST_SECRETS, **group.get("omero_secrets", {}))
     return site
 
 

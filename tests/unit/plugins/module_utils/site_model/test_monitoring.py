@@ -120,11 +120,12 @@ def test_alerts_go_to_the_webhooks_and_email_the_site_gives():
     ({"alert_rules": [{"alert": "ServiceDown", "severity": "x"}]}, "unknown key(s) severity"),
     ({"alert_rules": [{"alert": "ServiceDown", "labels": {"severity": 1}}]},
      "omero_monitoring.alert_rules[0].labels: must map names to strings"),
-    ({"alerting": {"webhooks": [{"url": "hooks.example.org"}]}}, "omero_monitoring.alerting.webhooks[0]: needs url"),
+    ({"alerting": {"webhooks": [{"url": "hooks.example.org"}]}}, "omero_monitoring.alerting.webhooks[0].url: needs an"),
+    ({"alerting": {"webhooks": [{"send_resolved": True}]}}, "omero_monitoring.alerting.webhooks[0]: needs url"),
     ({"alerting": {"email": {"to": "ops", "from": "a@b", "smarthost": "mail"}}},
      "omero_monitoring.alerting.email.to: needs an email address"),
     ({"alerting": {"email": {"to": "o@b", "from": "a@b", "smarthost": "mail:25", "auth_password": "x"}}},
-     "a relay that needs a password is not supported yet"),
+     "the relay's password goes in omero_secrets.alertmanager_smtp_password"),
     ({"retention": "1d"}, "omero_monitoring: unknown key(s) retention"),
 ])
 def test_mistakes_are_refused_naming_the_variable(value, expected):
