@@ -30,5 +30,5 @@ def test_every_writer_gives_the_same_help_for_each_family():
         "last_run_timestamp_seconds", "last_run_ok", "last_duration_seconds", "interval_seconds",
         "last_success_timestamp_seconds")]
     for family in common:
-        texts = {str(path.relative_to(REPO)): found.get(family) for path, found in zip(WRITERS, helps)}
+        texts = {str(path.relative_to(REPO)): found.get(family) for path, found in zip(WRITERS, helps, strict=True)}
         assert len(set(texts.values())) == 1 and None not in texts.values(), (family, texts)
