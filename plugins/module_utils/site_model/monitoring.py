@@ -102,14 +102,19 @@ def _check_durations(given, errors):
             % (given["logs_retention"],))
 
 
+def _unknown_keys(errors, where, given, known, hint=""):
+    """Refuse the keys of ``given`` that are not in ``known``, listing the known ones."""
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        err(errors, where, "unknown key(s) %s; known: %s%s" % (", ".join(unknown), ", ".join(known), hint))
+
+
 def _check_rule(i, rule, known, errors):
     where = "%s.alert_rules[%d]" % (VARIABLE, i)
     if not isinstance(rule, dict):
         err(errors, where, "must be a mapping with alert and the fields to set")
         return
-    unknown = sorted(set(rule) - set(RULE_KEYS))
-    if unknown:
-        err(errors, where, "unknown key(s) %s; known: %s" % (", ".join(unknown), ", ".join(RULE_KEYS)))
+    _unknown_keys(errors, where, rule, RULE_KEYS)
     name = rule.get("alert")
     if not isinstance(name, str) or not _ALERT_NAME_RE.match(name):
         err(errors, where + ".alert", "the rule's name is required (letters, digits and _)")
@@ -134,9 +139,7 @@ def _check_webhook(hwhere, hook, errors):
     if not isinstance(hook, dict):
         err(errors, hwhere, "needs url (an http:// or https:// address) or url_secret (a name in omero_secrets)")
         return
-    unknown = sorted(set(hook) - set(WEBHOOK_KEYS))
-    if unknown:
-        err(errors, hwhere, "unknown key(s) %s; known: %s" % (", ".join(unknown), ", ".join(WEBHOOK_KEYS)))
+    _unknown_keys(errors, hwhere, hook, WEBHOOK_KEYS)
     if ("url" in hook) == ("url_secret" in hook):
         err(errors, hwhere, "needs url (an http:// or https:// address) or url_secret (the name of a secret in "
             "omero_secrets that holds the address, for a URL with a token in it), one of them")
@@ -165,11 +168,9 @@ def _check_email(where, email, errors):
             err(errors, "%s.%s" % (where, key), "needs an email address")
     if not isinstance(email.get("smarthost"), str) or not _SMARTHOST_RE.match(email["smarthost"]):
         err(errors, where + ".smarthost", "needs host:port of the mail relay, such as mail.example.org:25")
-    extra = sorted(set(email) - set(EMAIL_KEYS))
-    if extra:
-        hint = (" (the relay's password goes in omero_secrets.%s, with auth_username here)" % SMTP_PASSWORD_SECRET
-                if set(extra) & {"auth_password", "auth_password_file", "auth_secret"} else "")
-        err(errors, where, "unknown key(s) %s; known: %s%s" % (", ".join(extra), ", ".join(EMAIL_KEYS), hint))
+    hint = (" (the relay's password goes in omero_secrets.%s, with auth_username here)" % SMTP_PASSWORD_SECRET
+            if set(email) & {"auth_password", "auth_password_file", "auth_secret"} else "")
+    _unknown_keys(errors, where, email, EMAIL_KEYS, hint)
     if "auth_username" in email and not (isinstance(email["auth_username"], str) and email["auth_username"].strip()):
         err(errors, where + ".auth_username", "needs the relay account's user name (its password goes in "
             "omero_secrets.%s)" % SMTP_PASSWORD_SECRET)
@@ -180,10 +181,7 @@ def _check_alerting(alerting, services, errors):
     if not isinstance(alerting, dict):
         err(errors, where, "must be a mapping (webhooks, email, group_by, group_wait, ...)")
         return
-    known = ("webhooks", "email") + tuple(ALERTING_DEFAULTS)
-    unknown = sorted(set(alerting) - set(known))
-    if unknown:
-        err(errors, where, "unknown key(s) %s; known: %s" % (", ".join(unknown), ", ".join(known)))
+    _unknown_keys(errors, where, alerting, ("webhooks", "email") + tuple(ALERTING_DEFAULTS))
     routers = sorted(name for name, svc in services.items() if svc.get("alerting"))
     if (alerting.get("webhooks") or alerting.get("email")) and not any(services[n]["enabled"] for n in routers):
         err(errors, where, "routes alerts, but no alert router runs: set %s"
@@ -207,9 +205,7 @@ def settings(site, services, errors):
     if not isinstance(given, dict):
         err(errors, VARIABLE, "must be a mapping (scrape_interval, alert_rules, alerting, ...)")
         return copy.deepcopy(DEFAULTS)
-    unknown = sorted(set(given) - set(DEFAULTS))
-    if unknown:
-        err(errors, VARIABLE, "unknown key(s) %s; known: %s" % (", ".join(unknown), ", ".join(DEFAULTS)))
+    _unknown_keys(errors, VARIABLE, given, DEFAULTS)
     _check_durations(given, errors)
     rules = given.get("alert_rules") or []
     if not isinstance(rules, list):
