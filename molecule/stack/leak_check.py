@@ -2,11 +2,10 @@
 
 Reads one JSON object on stdin:
   secrets:   {name: value}                  the values to look for
-  consumers: {name: [compose service, ...]} services that may hold a secret in their config
   paths:     [dir, ...]   every file below, readable by others (mode o+r), is searched
   logs:      [file, ...]  searched whole (e.g. the output of a -v --diff run)
-  project:   compose project: every container of it not consuming a secret is searched
-             (docker inspect: Env, Cmd, Labels, Mounts, ...)
+  project:   compose project: every container of it is searched (docker inspect: Env, Cmd,
+             Labels, Mounts, ...): the site's containers read their secrets from files only
 Prints {"files": N, "containers": N, "logs": N, "leaks": ["<secret> in <where>", ...]}.
 """
 
@@ -16,18 +15,13 @@ import subprocess
 import sys
 
 
-def _search(text, secrets, where, skip=()):
-    return [
-        "%s in %s" % (name, where)
-        for name, value in sorted(secrets.items())
-        if name not in skip and value and value in text
-    ]
+def _search(text, secrets, where):
+    return ["%s in %s" % (name, where) for name, value in sorted(secrets.items()) if value and value in text]
 
 
 def main():
     spec = json.load(sys.stdin)
     secrets = {k: str(v) for k, v in spec.get("secrets", {}).items() if v not in (None, "")}
-    consumers = spec.get("consumers", {})
     leaks, counts = [], {"files": 0, "containers": 0, "logs": 0}
     for root in spec.get("paths", []):
         for dirpath, _dirs, files in os.walk(root):
@@ -58,10 +52,8 @@ def main():
             info = json.loads(
                 subprocess.run(["docker", "inspect", cid], capture_output=True, text=True, check=True).stdout
             )[0]
-            service = info["Config"]["Labels"].get("com.docker.compose.service", "")
-            skip = [name for name, users in consumers.items() if service in users]
             counts["containers"] += 1
-            leaks += _search(json.dumps(info), secrets, "docker inspect of %s" % info["Name"].lstrip("/"), skip)
+            leaks += _search(json.dumps(info), secrets, "docker inspect of %s" % info["Name"].lstrip("/"))
     print(json.dumps(dict(counts, leaks=leaks)))
 
 

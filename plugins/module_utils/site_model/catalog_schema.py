@@ -67,6 +67,7 @@ SERVICE = _record({
     "restart_with": _STRS,
     "secret_files": _map(_STR),
     "secret_env": _map(_STR),
+    "secret_env_as_files": _BOOL,
     "init_only": _STRS,
     "database_role": _record({"user": _STR, "database": _STR, "secret": _STR}, ("user", "database", "secret")),
     "script_folders_target": _STR,
@@ -182,6 +183,9 @@ def _service_problems(name, svc, catalog):
     targets = set(svc.get("secret_env") or {}) | set(svc.get("secret_files") or {})
     problems.extend(("%s.init_only" % where, "'%s' is not a key of secret_env or secret_files" % key)
                     for key in svc.get("init_only") or [] if key not in targets)
+    if svc.get("secret_env_as_files") and not (svc.get("build") or {}).get("pip"):
+        problems.append((where + ".secret_env_as_files", "needs a site image with common/ (build.pip), which "
+                                                         "holds the hook that reads the files"))
     if bool(svc.get("omero_config")) != bool(svc.get("omero_config_dir")):
         problems.append((where, "takes omero_config and omero_config_dir together"))
     if svc.get("docker_socket") and svc.get("docker_socket_opt_in"):

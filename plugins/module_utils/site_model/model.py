@@ -114,6 +114,7 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     local_files = dict(local_files or {})
     raw_plugins = site.get("omero_web_plugins") if isinstance(site.get("omero_web_plugins"), list) else []
     pluginlib.secret_env(services, raw_plugins, catalog, errors)
+    servicelib.secret_env_as_files(services)
     servicelib.check_dependencies(services, errors)
     ports.published_ports(services, settings, errors)
     layout = pathlib_.site_paths(catalog, services, settings, errors)

@@ -195,6 +195,17 @@ def from_catalog(catalog, overrides, errors):
     return services
 
 
+def secret_env_as_files(services):
+    """Move the secret_env of every service whose site image reads secret files named like
+    environment variables (catalog ``secret_env_as_files``, and built: not ``build: false``)
+    into its secret_files, each mounted at /run/secrets/<VAR>. After the web plugins'
+    secret settings joined secret_env, before anything reads either."""
+    for svc in services.values():
+        if svc.get("secret_env_as_files") and svc.get("build"):
+            svc["secret_files"].update(svc["secret_env"])
+            svc["secret_env"] = {}
+
+
 def enabled(services):
     """Sorted names of the enabled services: those that run a container of the site."""
     return sorted(n for n, s in services.items() if s["enabled"])

@@ -74,7 +74,7 @@ def test_every_site_image_of_the_default_site():
     # pg-maintenance is built on the database's image, so pg_dump matches the server.
     assert model["images"]["pg-maintenance"]["base"] == model["compose"]["services"]["database"]["image"]
     paths = [f["path"] for f in web["files"]]
-    assert paths == ["Dockerfile", "common/pip-install.sh", "requirements.txt"]
+    assert paths == ["Dockerfile", "common/pip-install.sh", "common/secrets-env.sh", "requirements.txt"]
     assert "/srv/omero-test/build/omeroweb/ca" in web["directories"]
     assert "/srv/omero-test/build/omeroweb/requirements.txt" in web["expected_files"]
 
@@ -241,12 +241,14 @@ def test_registration_lists_set_by_the_site_are_the_base_of_the_plugin_registrat
     assert "/opt/omero/web/config/20-plugins.omero" in mounts
 
 
-def test_plugin_secret_settings_travel_in_the_root_only_env_file():
+def test_plugin_secret_settings_travel_as_secret_files():
     plugins = copy.deepcopy(PLUGINS)
     plugins[0]["secret_settings"] = {"omero.web.figure.db_password": "plugin_db_password"}
     model = build(site_with(omero_web_plugins=plugins))
     env = next(e for e in model["env_files"] if e["service"] == "omeroweb")
-    assert env["secret_env"]["CONFIG_omero_web_figure_db__password"] == "plugin_db_password"
+    assert env["secret_env"] == {}
+    files = {(f["service"], f["secret"]): f["path"] for f in model["secret_files"]}
+    assert files[("omeroweb", "plugin_db_password")].endswith("/omeroweb/CONFIG_omero_web_figure_db__password")
     assert "secret_settings" not in model["web_registration"]["plugins"][0]
     plugins[0]["secret_settings"] = {"omero.web.figure.db_password": "nope"}
     assert "not a site secret" in errors_of(site_with(omero_web_plugins=plugins))[

@@ -90,13 +90,15 @@ def test_secrets_by_reference():
     assert all(f["mode"] == "0600" for f in model["secret_files"])
     db_env = next(e for e in model["env_files"] if e["service"] == "database")
     assert db_env["env"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/omero_db_password"
-    server_env = next(e for e in model["env_files"] if e["service"] == "omeroserver")
-    assert server_env["secret_env"] == {"CONFIG_omero_db_pass": "omero_db_password",
-                                        "ROOTPASS": "omero_root_password"}
+    # The site images read secret files named like their variables (secrets-env.sh).
+    assert all(e["secret_env"] == {} for e in model["env_files"])
+    server = model["compose"]["services"]["omeroserver"]
+    assert sorted(s["target"] for s in server["secrets"]) == ["CONFIG_omero_db_pass", "ROOTPASS"]
+    assert files[("omeroserver", "omero_root_password")]["path"].endswith("/omeroserver/ROOTPASS")
     assert all(e["mode"] == "0600" and e["owner"] == 0 for e in model["env_files"])
-    # Secrets never travel through the manifest itself.
+    # Secrets never travel through the manifest itself (only the files' names and paths).
     manifest = json.dumps(model["compose"])
-    assert "ROOTPASS" not in manifest and "CONFIG_omero_db_pass" not in manifest
+    assert all(value not in manifest for value in TEST_SECRETS.values())
 
 
 def test_paths_from_one_map_with_owners():

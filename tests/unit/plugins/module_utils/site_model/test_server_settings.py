@@ -44,7 +44,10 @@ def test_server_gets_database_settings_as_environment():
     assert env["env"]["CONFIG_omero_db_host"] == "database"
     assert env["env"]["CONFIG_omero_db_user"] == "omero_lab"
     assert env["env"]["CONFIG_omero_db_name"] == "omero_lab_db"
-    assert env["secret_env"]["CONFIG_omero_db_pass"] == "omero_db_password"
+    # The password as a secret file the site image turns into the variable (secrets-env.sh).
+    assert env["secret_env"] == {}
+    assert {"source": "omeroserver_CONFIG_omero_db_pass", "target": "CONFIG_omero_db_pass"} in (
+        model["compose"]["services"]["omeroserver"]["secrets"])
     # One place only: the rendered *.omero file no longer carries them.
     server = _ops(model, "server")
     assert not {"omero.db.host", "omero.db.user", "omero.db.name"} & set(server)
@@ -301,8 +304,8 @@ def test_root_password_is_not_in_the_recreate_hash():
     site["omero_secrets"]["omero_root_password"] = "another-root-password-0042"
     after = _build(site)
     assert _changed(before, after) == set()
-    env = next(e for e in after["env_files"] if e["service"] == "omeroserver")
-    assert env["secret_env"]["ROOTPASS"] == "omero_root_password"  # still written
+    files = {(f["service"], f["secret"]): f["path"] for f in after["secret_files"]}
+    assert files[("omeroserver", "omero_root_password")].endswith("/ROOTPASS")  # still written
 
 
 def test_database_password_recreates_its_consumers_not_the_database():
