@@ -52,6 +52,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
     omero_values,
     placeholders,
     ports,
+    read_only,
     rotation,
     site_settings,
 )
@@ -87,6 +88,8 @@ __all__ = [
 def enabled_services(site, catalog=None):
     """Names of the services the site enables (tolerant of other mistakes)."""
     catalog = catalog or load_catalog()
+    site = read_only.site_for(site, catalog)
+    catalog = read_only.catalog_for(catalog, site)
     errors = []
     services = servicelib.from_catalog(catalog, site.get("omero_services"), errors)
     return servicelib.enabled(services)
@@ -96,6 +99,8 @@ def secrets_needed(site, catalog=None):
     """Secret names the site needs and the collection may generate (tolerant of other
     mistakes), for the action plugin: never one an external server holds."""
     catalog = catalog or load_catalog()
+    site = read_only.site_for(site, catalog)
+    catalog = read_only.catalog_for(catalog, site)
     services = servicelib.from_catalog(catalog, site.get("omero_services"), [])
     return sorted(secretlib.generatable(catalog, services))
 
@@ -115,6 +120,7 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     raw_plugins = site.get("omero_web_plugins") if isinstance(site.get("omero_web_plugins"), list) else []
     pluginlib.secret_env(services, raw_plugins, catalog, errors)
     servicelib.secret_env_as_files(services)
+    read_only.problems(site, catalog, services, errors)
     servicelib.check_dependencies(services, errors)
     ports.published_ports(services, settings, errors)
     layout = pathlib_.site_paths(catalog, services, settings, errors)
@@ -168,7 +174,8 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
     ``{uid, gid}`` of their image's account, read on the host (see image_users.py).
     """
     catalog = catalog or load_catalog()
-    site = dict(site or {})
+    site = read_only.site_for(dict(site or {}), catalog)
+    catalog = read_only.catalog_for(catalog, site)
     checked = _checked(site, secret_values, catalog, local_files, image_ids)
 
     # ---- derivation (the description is valid from here on) ----

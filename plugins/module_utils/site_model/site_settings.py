@@ -36,6 +36,8 @@ SITE_DEFAULTS = {
     "omero_site_plugin_db_user": "omero_plugin",
     "omero_site_log_max_size": "10m",
     "omero_site_log_max_files": 3,
+    # read_only.py: omeroserver-ro-1 .. -N beside the read-write server.
+    "omero_site_read_only_servers": 0,
 }
 OUTPUT_VARIABLES = ("omero_site_model",)
 LIST_VARIABLES = ("omero_web_plugins", "omero_scripts", "omero_groups", "omero_users", "omero_server_cli_plugins",
