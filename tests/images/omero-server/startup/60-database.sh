@@ -56,9 +56,10 @@ log "postgres connection established"
 # A read-only server (omero.cluster.read_only.db, or the older omero.cluster.read_only)
 # never creates or upgrades the schema: the read-write server does.
 DB_READ_ONLY=false
-for prop in omero.cluster.read_only.db omero.cluster.read_only; do
-  if [ "$("$omero" config get "$prop" 2>/dev/null || true)" = "true" ]; then DB_READ_ONLY=true; fi
-done
+config="$("$omero" config get 2>/dev/null || true)"
+case $'\n'"$config"$'\n' in
+  *$'\n'omero.cluster.read_only.db=true$'\n'* | *$'\n'omero.cluster.read_only=true$'\n'*) DB_READ_ONLY=true ;;
+esac
 export DBHOST DBPORT DBUSER DBNAME DBPASS ROOTPASS DB_READ_ONLY
 state="$(PYTHONPATH=/opt/omero/standin:/opt/omero/standin/lib /opt/omero/server/venv3/bin/python -m omero_standin.dbinit)"
 case "$state" in
