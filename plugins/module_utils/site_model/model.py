@@ -62,6 +62,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import scripts as scriptlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import services as servicelib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import swarm as swarmlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import web_plugins as pluginlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
@@ -198,7 +199,7 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
     renderer.render_all(needed | set(values))
     mirror = settings["omero_site_registry_mirror"]
 
-    return {
+    model = {
         "schema": MODEL_SCHEMA,
         "site": site_settings.summary(settings, HASH_LABEL),
         "enabled_services": enabled,
@@ -225,3 +226,16 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
         "web_registration": web_registration,
         "bootstrap": bootstrap(site, checked),
     }
+    if settings["omero_site_engine"] == "swarm":
+        model["stack"] = stack(model, services, values)
+    return model
+
+
+def stack(model, services, values):
+    """The site as a stack file for ``docker stack deploy`` (swarm.py): each service on the
+    nodes labelled as its catalog ``swarm.label`` says, or on every node (``mode: global``)."""
+    spec = dict((name, services[name].get("swarm") or {}) for name in model["enabled_services"])
+    return swarmlib.stack_file(
+        model["compose"], dict((name, s["label"]) for name, s in spec.items() if s.get("label")),
+        secret_digests=swarmlib.secret_digests_of(model, values),
+        global_services=[name for name, s in spec.items() if s.get("mode") == "global"])

@@ -42,6 +42,7 @@ VARIABLE = "omero_site_read_only_servers"
 MAX_SERVERS = 9
 COPY_INFIX = "-ro-"
 COMPONENT = "server_ro"
+SWARM_LABEL = "omero-ro"
 MEMO_TARGET = "/opt/omero/server/BioFormatsCache"
 READ_ONLY_OPS = (
     ("set", "omero.cluster.read_only.db", "true"),
@@ -145,6 +146,7 @@ def _copy(server_svc, server, index, paths):
                              if key not in (svc.get("init_only") or []))
     svc["init_only"] = []
     svc["omero_config"] = COMPONENT
+    svc["swarm"] = {"label": SWARM_LABEL}
     svc["image_of"] = server
     for key in ("external", "script_folders_target"):
         svc.pop(key, None)
