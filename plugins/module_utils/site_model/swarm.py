@@ -89,8 +89,8 @@ def stack_file(compose, placement, *, endpoint_mode="dnsrr", publish_mode="host"
     labelled ``<label>=true``; a service it does not name may run anywhere.
     ``update_order`` maps service names to ``start-first`` or ``stop-first`` where the
     derived order must not apply. ``global_services`` run one task on every node (what
-    reads a node's own engine, paths or logs); they take no placement. ``secret_digests`` maps each secret of the manifest to a
-    digest of its value (:func:`secret_digests_of`): the manifest carries none, since
+    reads a node's own engine, paths or logs); they take no placement. ``secret_digests``
+    maps each secret of the manifest to a digest of its value (:func:`secret_digests_of`): the manifest carries none, since
     compose.py folds them into the services' input hashes only.
 
     The stack file has no ``name`` (``docker stack deploy`` takes the stack's name on its
