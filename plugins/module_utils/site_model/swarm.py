@@ -9,8 +9,9 @@
 Groundwork for sites spread over several machines: :func:`stack_file` turns the manifest
 :meth:`.compose.Renderer.compose` returns into a stack file Docker 26's ``docker stack
 deploy`` takes (a version-less Compose file, checked by the CLI against its latest v3
-schema, 3.12), so one site description can run on one host or on a Swarm. Nothing calls
-it yet: no role, module or playbook deploys a stack.
+schema, 3.12), so one site description can run on one host or on a Swarm. The site
+model renders it for ``omero_site_engine: swarm`` (model.py ``stack``); no role deploys
+it yet.
 
 What changes, and why:
 
@@ -90,8 +91,9 @@ def stack_file(compose, placement, *, endpoint_mode="dnsrr", publish_mode="host"
     ``update_order`` maps service names to ``start-first`` or ``stop-first`` where the
     derived order must not apply. ``global_services`` run one task on every node (what
     reads a node's own engine, paths or logs); they take no placement. ``secret_digests``
-    maps each secret of the manifest to a digest of its value (:func:`secret_digests_of`): the manifest carries none, since
-    compose.py folds them into the services' input hashes only.
+    maps each secret of the manifest to a digest of its value (:func:`secret_digests_of`):
+    the manifest carries none, since compose.py folds them into the services' input hashes
+    only.
 
     The stack file has no ``name`` (``docker stack deploy`` takes the stack's name on its
     command line) and no ``version`` (optional since Docker 20.10: the CLI then validates
