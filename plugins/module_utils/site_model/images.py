@@ -232,7 +232,7 @@ def site_images(services, enabled, settings, site, local_files):
     for name in enabled:
         svc = services[name]
         build = svc.get("build")
-        if not build:
+        if not build or svc.get("image_of"):
             continue
         generated, copies = {}, []
         if build.get("inputs"):
@@ -243,4 +243,8 @@ def site_images(services, enabled, settings, site, local_files):
                           context_dir=posixpath.join(settings["omero_site_base_dir"], "build", name))
         svc["run_image"] = spec["reference"]
         specs[name] = spec
+    # Copies of a service (read_only.py) run its site image, built once.
+    for name in enabled:
+        if services[name].get("image_of") in specs:
+            services[name]["run_image"] = specs[services[name]["image_of"]]["reference"]
     return specs

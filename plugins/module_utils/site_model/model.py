@@ -52,6 +52,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
     omero_values,
     placeholders,
     ports,
+    read_only,
     rotation,
     site_settings,
 )
@@ -61,6 +62,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import scripts as scriptlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import services as servicelib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import swarm as swarmlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import web_plugins as pluginlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
@@ -87,6 +89,8 @@ __all__ = [
 def enabled_services(site, catalog=None):
     """Names of the services the site enables (tolerant of other mistakes)."""
     catalog = catalog or load_catalog()
+    site = read_only.site_for(site, catalog)
+    catalog = read_only.catalog_for(catalog, site)
     errors = []
     services = servicelib.from_catalog(catalog, site.get("omero_services"), errors)
     return servicelib.enabled(services)
@@ -96,6 +100,8 @@ def secrets_needed(site, catalog=None):
     """Secret names the site needs and the collection may generate (tolerant of other
     mistakes), for the action plugin: never one an external server holds."""
     catalog = catalog or load_catalog()
+    site = read_only.site_for(site, catalog)
+    catalog = read_only.catalog_for(catalog, site)
     services = servicelib.from_catalog(catalog, site.get("omero_services"), [])
     return sorted(secretlib.generatable(catalog, services))
 
@@ -115,6 +121,7 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     raw_plugins = site.get("omero_web_plugins") if isinstance(site.get("omero_web_plugins"), list) else []
     pluginlib.secret_env(services, raw_plugins, catalog, errors)
     servicelib.secret_env_as_files(services)
+    read_only.problems(site, catalog, services, errors)
     servicelib.check_dependencies(services, errors)
     ports.published_ports(services, settings, errors)
     layout = pathlib_.site_paths(catalog, services, settings, errors)
@@ -168,7 +175,8 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
     ``{uid, gid}`` of their image's account, read on the host (see image_users.py).
     """
     catalog = catalog or load_catalog()
-    site = dict(site or {})
+    site = read_only.site_for(dict(site or {}), catalog)
+    catalog = read_only.catalog_for(catalog, site)
     checked = _checked(site, secret_values, catalog, local_files, image_ids)
 
     # ---- derivation (the description is valid from here on) ----
@@ -191,7 +199,7 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
     renderer.render_all(needed | set(values))
     mirror = settings["omero_site_registry_mirror"]
 
-    return {
+    model = {
         "schema": MODEL_SCHEMA,
         "site": site_settings.summary(settings, HASH_LABEL),
         "enabled_services": enabled,
@@ -218,3 +226,16 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
         "web_registration": web_registration,
         "bootstrap": bootstrap(site, checked),
     }
+    if settings["omero_site_engine"] == "swarm":
+        model["stack"] = stack(model, services, values)
+    return model
+
+
+def stack(model, services, values):
+    """The site as a stack file for ``docker stack deploy`` (swarm.py): each service on the
+    nodes labelled as its catalog ``swarm.label`` says, or on every node (``mode: global``)."""
+    spec = dict((name, services[name].get("swarm") or {}) for name in model["enabled_services"])
+    return swarmlib.stack_file(
+        model["compose"], dict((name, s["label"]) for name, s in spec.items() if s.get("label")),
+        secret_digests=swarmlib.secret_digests_of(model, values),
+        global_services=[name for name, s in spec.items() if s.get("mode") == "global"])

@@ -26,6 +26,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
     omero_config,
     omero_values,
     placeholders,
+    read_only,
     server_settings,
 )
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.external import provided
@@ -73,27 +74,36 @@ def _servers(services):
     return [svc for svc in services.values() if svc.get("omero_config") == "server"]
 
 
-def _router(component, services, plugins, site_props):
+def _router(component, services, plugins, site_props, values):
     """Clients kept on the SSL router when the server's 4063 is not published."""
-    del plugins
+    del plugins, values
     ops = [server_settings.router_ops(svc, site_props["server"], site_props["web"]) for svc in _servers(services)]
     return [op for pair in ops for op in pair[COMPONENTS.index(component)]]
 
 
-def _jvm_memory(component, services, plugins, site_props):
+def _jvm_memory(component, services, plugins, site_props, values):
     """The server's JVM heaps sized by its memory limit."""
-    del component, plugins
+    del component, plugins, values
     return [op for svc in _servers(services) for op in server_settings.jvmcfg_ops(svc, site_props["server"])]
 
 
-def _plugin_fallbacks(component, services, plugins, site_props):
+def _plugin_fallbacks(component, services, plugins, site_props, values):
     """OMERO.web settings that no plugin and no site property sets."""
-    del component, services
+    del component, services, values
     return [("set", prop, value) for prop, value in fallback_settings(plugins, site_props["web"]).items()]
 
 
+def _read_only_server_list(component, services, plugins, site_props, values):
+    """OMERO.web's server list naming the read-only servers, when the site runs any
+    (read_only.py); the catalog's next default names the read-write server otherwise."""
+    del component, plugins, site_props
+    servers = read_only.server_list(services, values["site.site_name"])
+    return [("set", "omero.web.server_list", omero_config.scalar_text(servers))] if servers else []
+
+
 # Catalog ``omero_properties.<component>.defaults[].derived`` -> its generator.
-GENERATORS = {"router": _router, "jvm_memory": _jvm_memory, "plugin_fallbacks": _plugin_fallbacks}
+GENERATORS = {"router": _router, "jvm_memory": _jvm_memory, "plugin_fallbacks": _plugin_fallbacks,
+              "read_only_server_list": _read_only_server_list}
 
 
 def _defaults(component, catalog, context, site_props):
@@ -102,8 +112,8 @@ def _defaults(component, catalog, context, site_props):
     ops = []
     for entry in catalog["omero_properties"][component].get("defaults") or []:
         if entry.get("derived"):
-            ops.extend(GENERATORS[entry["derived"]](component, services, plugins, site_props))
-        elif entry["property"] not in site_props[component] and (
+            ops.extend(GENERATORS[entry["derived"]](component, services, plugins, site_props, values))
+        elif entry["property"] not in site_props[component] | set(op[1] for op in ops) and (
                 not entry.get("when_enabled") or entry["when_enabled"] in provided(services)):
             value = placeholders.fill_data(entry["value"], values)
             ops.append(("set", entry["property"], omero_config.scalar_text(value)))
@@ -124,8 +134,10 @@ def ops(catalog, settings, services, site_ops, plugins):
 
 
 def render_files(server_ops, web_ops):
-    """The content of the ``*.omero`` file of each component."""
-    return {"server": omero_config.render(server_ops, HEADER), "web": omero_config.render(web_ops, HEADER)}
+    """The content of the ``*.omero`` file of each component (``server_ro``: read_only.py)."""
+    return {"server": omero_config.render(server_ops, HEADER),
+            "server_ro": omero_config.render(read_only.config_ops(server_ops), HEADER),
+            "web": omero_config.render(web_ops, HEADER)}
 
 
 def summary(server_ops, web_ops, script_folders):

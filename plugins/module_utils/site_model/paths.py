@@ -128,6 +128,8 @@ def site_paths(catalog, services, settings, errors):
                             "purpose": key, "service": spec.get("service") or ""})
     paths["base"] = base
     paths["compose_file"] = posixpath.join(base, "docker-compose.yml") if isinstance(base, str) else ""
+    # The stack file of a Swarm site (omero_site_engine: swarm), for docker stack deploy.
+    paths["stack_file"] = posixpath.join(base, "stack.yml") if isinstance(base, str) else ""
     return paths, directories, used
 
 

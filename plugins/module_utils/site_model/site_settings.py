@@ -36,8 +36,13 @@ SITE_DEFAULTS = {
     "omero_site_plugin_db_user": "omero_plugin",
     "omero_site_log_max_size": "10m",
     "omero_site_log_max_files": 3,
+    # compose (one host, docker compose) or swarm (docker stack deploy; swarm.py).
+    "omero_site_engine": "compose",
+    # read_only.py: omeroserver-ro-1 .. -N beside the read-write server.
+    "omero_site_read_only_servers": 0,
 }
 OUTPUT_VARIABLES = ("omero_site_model",)
+ENGINES = ("compose", "swarm")
 LIST_VARIABLES = ("omero_web_plugins", "omero_scripts", "omero_groups", "omero_users", "omero_server_cli_plugins",
                   "omero_server_system_packages", "omero_script_folders")
 DICT_VARIABLES = ("omero_services", "omero_server_config", "omero_web_config", "omero_secrets", "omero_monitoring")
@@ -121,6 +126,9 @@ def _check_site_scalars(settings, errors):
             % problem)
     if as_int(settings["omero_site_log_max_files"]) is None or as_int(settings["omero_site_log_max_files"]) < 1:
         err(errors, "omero_site_log_max_files", "must be a positive integer")
+    if settings["omero_site_engine"] not in ENGINES:
+        err(errors, "omero_site_engine", "'%s' is not one of %s (compose: one host; swarm: a Docker Swarm of the "
+                                         "inventory's hosts)" % (settings["omero_site_engine"], ", ".join(ENGINES)))
 
 
 def _check_variable_types(site, errors):

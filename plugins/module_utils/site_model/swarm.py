@@ -9,8 +9,9 @@
 Groundwork for sites spread over several machines: :func:`stack_file` turns the manifest
 :meth:`.compose.Renderer.compose` returns into a stack file Docker 26's ``docker stack
 deploy`` takes (a version-less Compose file, checked by the CLI against its latest v3
-schema, 3.12), so one site description can run on one host or on a Swarm. Nothing calls
-it yet: no role, module or playbook deploys a stack.
+schema, 3.12), so one site description can run on one host or on a Swarm. The site
+model renders it for ``omero_site_engine: swarm`` (model.py ``stack``); no role deploys
+it yet.
 
 What changes, and why:
 
@@ -82,15 +83,17 @@ _RESTART_RE = re.compile(r"^(no|always|unless-stopped|on-failure(:([0-9]+))?)$")
 
 
 def stack_file(compose, placement, *, endpoint_mode="dnsrr", publish_mode="host", update_order=None,
-               secret_digests=None):
+               secret_digests=None, global_services=()):
     """A new stack file (plain dict) for the Compose manifest ``compose``; never changes it.
 
     ``placement`` maps service names to node labels: the service runs only on nodes
     labelled ``<label>=true``; a service it does not name may run anywhere.
     ``update_order`` maps service names to ``start-first`` or ``stop-first`` where the
-    derived order must not apply. ``secret_digests`` maps each secret of the manifest to a
-    digest of its value (:func:`secret_digests_of`): the manifest carries none, since
-    compose.py folds them into the services' input hashes only.
+    derived order must not apply. ``global_services`` run one task on every node (what
+    reads a node's own engine, paths or logs); they take no placement. ``secret_digests``
+    maps each secret of the manifest to a digest of its value (:func:`secret_digests_of`):
+    the manifest carries none, since compose.py folds them into the services' input hashes
+    only.
 
     The stack file has no ``name`` (``docker stack deploy`` takes the stack's name on its
     command line) and no ``version`` (optional since Docker 20.10: the CLI then validates
@@ -106,9 +109,13 @@ def stack_file(compose, placement, *, endpoint_mode="dnsrr", publish_mode="host"
         err(errors, "endpoint_mode", "'%s' is not one of %s" % (endpoint_mode, ", ".join(ENDPOINT_MODES)))
     if publish_mode not in PUBLISH_MODES:
         err(errors, "publish_mode", "'%s' is not one of %s" % (publish_mode, ", ".join(PUBLISH_MODES)))
+    for name in sorted(set(global_services) - set(services)):
+        err(errors, "global_services", "'%s' runs no container in this stack" % name)
+    for name in sorted(set(global_services) & set(placement)):
+        err(errors, "placement.%s" % name, "a global service runs on every node: it takes no node label")
     stack = {"services": dict(
         (name, _service(name, svc, errors, label=placement.get(name), order=orders.get(name),
-                        modes=(endpoint_mode, publish_mode)))
+                        modes=(endpoint_mode, publish_mode), spread=name in global_services))
         for name, svc in services.items())}
     for key in sorted(set(compose) - {"name", "version", "services", "networks", "secrets"}):
         err(errors, key, "a stack file of this collection takes no top-level '%s'" % key)
@@ -182,7 +189,7 @@ def _order_problem(order):
     return None if order in UPDATE_ORDERS else "'%s' is not one of %s" % (order, ", ".join(UPDATE_ORDERS))
 
 
-def _service(name, svc, errors, *, label, order, modes):
+def _service(name, svc, errors, *, label, order, modes, spread=False):
     """The stack file's definition of one service (its ``deploy`` section derived)."""
     endpoint_mode, publish_mode = modes
     service = {}
@@ -202,7 +209,8 @@ def _service(name, svc, errors, *, label, order, modes):
     if svc.get("secrets"):
         service["secrets"] = copy.deepcopy(svc["secrets"])
     deploy = copy.deepcopy(svc.get("deploy") or {})
-    deploy.update({"mode": "replicated", "replicas": 1, "endpoint_mode": endpoint_mode,
+    deploy.update({"mode": "global"} if spread else {"mode": "replicated", "replicas": 1})
+    deploy.update({"endpoint_mode": endpoint_mode,
                    "restart_policy": _restart_policy(name, svc.get("restart", "no"), errors),
                    "update_config": {"order": order or _derived_order(svc, ports)}})
     limits = _limits(svc)

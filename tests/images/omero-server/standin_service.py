@@ -166,9 +166,35 @@ def running(startup_seconds=2, login_timeout=180):
             "host": host, "port": port, "user": "root", "password": root_password,
             "container": server, "database": db, "run_id": run_id, "image": image,
             "startup_seconds": round(time.monotonic() - started, 1),
+            "db": {"user": db_user, "name": db_name, "password": db_pass},
         }  # fmt: skip
     finally:
         remove(run_id)
+
+
+def start_read_only(server, login_timeout=180):
+    """A read-only stand-in beside ``server`` (what :func:`running` yields): same database,
+    ``omero.cluster.read_only.db`` and ``.repo`` true (the CONFIG_* variables of the image);
+    removed with the others. Returns ``{host, port, container}``."""
+    name = server["run_id"] + "-ro"
+    db = server["db"]
+    docker("run", "-d", "--name", name, "--label", "%s=%s" % (LABEL, server["run_id"]), "--network", server["run_id"],
+           "-p", "127.0.0.1::%d" % ROUTER_PORT,
+           "-e", "CONFIG_omero_db_host=database", "-e", "CONFIG_omero_db_user=" + db["user"],
+           "-e", "CONFIG_omero_db_name=" + db["name"], "-e", "CONFIG_omero_db_pass=" + db["password"],
+           "-e", "CONFIG_omero_cluster_read__only_db=true", "-e", "CONFIG_omero_cluster_read__only_repo=true",
+           "-e", "STANDIN_STARTUP_SECONDS=1", server["image"])  # fmt: skip
+    published = ""
+    for _attempt in range(30):
+        published = docker("port", name, "%d/tcp" % ROUTER_PORT, check=False)
+        if published:
+            break
+        time.sleep(0.5)
+    if not published:
+        raise StandinError("port %d of %s was not published:\n%s" % (ROUTER_PORT, name, _logs(name)))
+    host, port = "127.0.0.1", int(published.splitlines()[0].rsplit(":", 1)[1])
+    _wait_login(name, host, port, server["password"], login_timeout)
+    return {"host": host, "port": port, "container": name}
 
 
 def main(argv):

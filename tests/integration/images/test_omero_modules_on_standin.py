@@ -69,7 +69,35 @@ def conn_args():
     if problem:
         pytest.skip("OMERO_TEST_HOST is not set and the OMERO.server stand-in cannot run: " + problem)
     with standin_service.running() as server:
+        _STANDIN.update(server)
         yield {key: server[key] for key in ("host", "port", "user", "password")}
+
+
+# The running stand-in of conn_args (empty against a real server).
+_STANDIN = {}
+
+
+@pytest.mark.docker
+@pytest.mark.omero_server
+def test_a_read_only_standin_logs_in_and_refuses_writes(conn_args, run):
+    """The stand-in honours omero.cluster.read_only.db/.repo (issue 13's read-only servers):
+    on the read-write server's database it accepts logins, creates and registers nothing,
+    and a write (omero_group creating a group) fails."""
+    if not _STANDIN:
+        pytest.skip("a real server (OMERO_TEST_HOST): no stand-in to start a read-only copy of")
+    ro = standin_service.start_read_only(_STANDIN)
+    logs = standin_service.docker("logs", ro["container"])
+    assert "Database schema exists: left as it is" in logs
+    assert "Read-only server: database read-only, repository read-only" in logs
+    omero_group = _live._modules()[0]
+    groups = {"groups": [{"name": "ro-refused-group", "permissions": "private"}]}
+    # Reads work on the read-only server (check mode: the group would be created).
+    ro_conn = dict(conn_args, host=ro["host"], port=ro["port"])
+    assert run(omero_group, groups, check=True, connection=ro_conn)["created"] == ["ro-refused-group"]
+    result = run(omero_group, groups, connection=ro_conn)
+    assert result.get("failed") and "read-only" in result["msg"], result
+    # Nothing was written: the read-write server would still create it.
+    assert run(omero_group, groups, check=True)["created"] == ["ro-refused-group"]
 
 
 # ----------------------------------------------------------------- one set of rules

@@ -53,10 +53,18 @@ while ! err="$(psql -w -h "$DBHOST" -p "$DBPORT" -U "$DBUSER" -d "$DBNAME" -tAc 
 done
 log "postgres connection established"
 
-export DBHOST DBPORT DBUSER DBNAME DBPASS ROOTPASS
+# A read-only server (omero.cluster.read_only.db, or the older omero.cluster.read_only)
+# never creates or upgrades the schema: the read-write server does.
+DB_READ_ONLY=false
+config="$("$omero" config get 2>/dev/null || true)"
+case $'\n'"$config"$'\n' in
+  *$'\n'omero.cluster.read_only.db=true$'\n'* | *$'\n'omero.cluster.read_only=true$'\n'*) DB_READ_ONLY=true ;;
+esac
+export DBHOST DBPORT DBUSER DBNAME DBPASS ROOTPASS DB_READ_ONLY
 state="$(PYTHONPATH=/opt/omero/standin:/opt/omero/standin/lib /opt/omero/server/venv3/bin/python -m omero_standin.dbinit)"
 case "$state" in
   initialised) log "Initialising database: stand-in schema created, root password set from ROOTPASS" ;;
   existing) log "Database schema exists: left as it is (root password unchanged)" ;;
+  missing) log "FATAL: read-only server (omero.cluster.read_only.db) and the database has no OMERO schema: start the read-write server first"; exit 1 ;;
   *) log "FATAL: unexpected database initialisation result: $state"; exit 1 ;;
 esac

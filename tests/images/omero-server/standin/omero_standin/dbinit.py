@@ -2,9 +2,11 @@
 
 Usage (from startup/60-database.sh, with the venv's Python):
     python -m omero_standin.dbinit
-Environment: DBHOST, DBPORT (default 5432), DBNAME, DBUSER, DBPASS, ROOTPASS.
-Prints "initialised" (schema created, root's password set from ROOTPASS) or
-"existing" (schema found; root's password is left alone, as in the real image).
+Environment: DBHOST, DBPORT (default 5432), DBNAME, DBUSER, DBPASS, ROOTPASS, and
+DB_READ_ONLY=true for a read-only server (omero.cluster.read_only.db).
+Prints "initialised" (schema created, root's password set from ROOTPASS),
+"existing" (schema found; root's password is left alone, as in the real image) or, on a
+read-only server, "missing" (no schema: the read-write server has not created it).
 """
 
 import os
@@ -20,6 +22,7 @@ def main():
         "name": os.environ["DBNAME"],
         "user": os.environ["DBUSER"],
         "password": os.environ["DBPASS"],
+        "read_only": os.environ.get("DB_READ_ONLY") == "true",
     }
     print(initialise(params, os.environ.get("ROOTPASS", "omero")))
     return 0

@@ -59,6 +59,11 @@ def effective_config():
         cfg.close()
 
 
+def read_only(config, resource):
+    """omero.cluster.read_only.<resource> (db, repo), or the deprecated omero.cluster.read_only."""
+    return "true" in (config.get("omero.cluster.read_only"), config.get("omero.cluster.read_only." + resource))
+
+
 def db_params(config):
     return {
         "host": config.get("omero.db.host", "localhost"),
@@ -66,6 +71,7 @@ def db_params(config):
         "name": config.get("omero.db.name", "omero"),
         "user": config.get("omero.db.user", "omero"),
         "password": config.get("omero.db.pass", "omero"),
+        "read_only": read_only(config, "db"),
     }
 
 
@@ -175,8 +181,14 @@ def main():
     )
     store = Store(params)
     scripts = ScriptRepo(os.path.join(OMERODIR, "lib", "scripts"), store)
-    gone, added = scripts.synchronise()
-    log.info("Script repository: %d unregistered, %d registered at startup", len(gone), len(added))
+    if params["read_only"] or read_only(config, "repo"):
+        # A read-only server registers nothing (no writes) and runs no scripts.
+        log.info("Read-only server: database %s, repository %s (omero.cluster.read_only.*); scripts not synchronised",
+                 "read-only" if params["read_only"] else "read-write", "read-only" if read_only(config, "repo")
+                 else "read-write")
+    else:
+        gone, added = scripts.synchronise()
+        log.info("Script repository: %d unregistered, %d registered at startup", len(gone), len(added))
     certdir, cert, password = ensure_certificate(config)
     ic = communicator(certdir, cert, password)
     server = StandinServer(config, store, scripts, startup)

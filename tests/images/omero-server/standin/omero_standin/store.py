@@ -46,18 +46,24 @@ USER_FIELDS = ("firstname", "middlename", "lastname", "email", "institution")
 
 
 def connect(params):
-    return psycopg2.connect(
+    conn = psycopg2.connect(
         host=params["host"], port=int(params.get("port") or 5432), user=params["user"],
         password=params["password"], dbname=params["name"], connect_timeout=10,
         application_name="omero-server-standin",
     )  # fmt: skip
+    if params.get("read_only"):
+        # omero.cluster.read_only.db: no INSERT or UPDATE over this connection (PostgreSQL
+        # refuses them in a read-only transaction), as a read-only server's JDBC connection.
+        conn.set_session(readonly=True)
+    return conn
 
 
 def initialise(params, root_password):
     """Create the schema on an empty database; leave an existing one alone.
 
-    Returns "initialised" or "existing". Root's password is set only here, at first
-    initialisation, as the real image does with ROOTPASS.
+    Returns "initialised" or "existing" ("missing" for a read-only server, which never
+    creates it). Root's password is set only here, at first initialisation, as the real
+    image does with ROOTPASS.
     """
     conn = connect(params)
     try:
@@ -65,6 +71,8 @@ def initialise(params, root_password):
             cur.execute("SELECT to_regclass('public.dbpatch') IS NOT NULL")
             if cur.fetchone()[0]:
                 return "existing"
+            if params.get("read_only"):
+                return "missing"
             cur.execute(SCHEMA)
             cur.execute(
                 "INSERT INTO dbpatch (currentversion, currentpatch, previousversion, previouspatch, message)"
