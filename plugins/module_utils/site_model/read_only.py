@@ -151,8 +151,8 @@ def _copy(server_svc, server, index, paths):
     for key in ("external", "script_folders_target"):
         svc.pop(key, None)
     for probe in svc.get("probes") or []:
-        probe["target"] = probe["target"].replace("{address.%s." % server, "{address.%s%s%d." % (server, COPY_INFIX,
-                                                                                                    index))
+        copy_name = "%s%s%d" % (server, COPY_INFIX, index)
+        probe["target"] = probe["target"].replace("{address.%s." % server, "{address.%s." % copy_name)
     return svc
 
 

@@ -98,4 +98,3 @@ def test_the_hook_exports_files_named_like_variables_then_runs_the_image(tmp_pat
     assert not any(line.startswith(("not-a-variable=", "9lives=")) for line in lines)
     # The image's entrypoint gets the arguments unchanged.
     assert lines[-1] == "ARGS a b c"
-
