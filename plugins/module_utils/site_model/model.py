@@ -237,5 +237,5 @@ def stack(model, services, values):
     spec = dict((name, services[name].get("swarm") or {}) for name in model["enabled_services"])
     return swarmlib.stack_file(
         model["compose"], dict((name, s["label"]) for name, s in spec.items() if s.get("label")),
-        secret_digests=swarmlib.secret_digests_of(model, values),
+        secret_digests=swarmlib.secret_digests_of(model, values), secret_owners=swarmlib.secret_owners_of(model),
         global_services=[name for name, s in spec.items() if s.get("mode") == "global"])

@@ -40,10 +40,10 @@ What changes, and why:
 
 Caveats for the wiring to come: a bind mount needs its host path on whichever node the
 placement picks (a path exists on the node its label pins the service to); env files are
-read where ``docker stack deploy`` runs and their values, secret ones included, land in
-the service definition; a locally built image must be present on every node that may run
-it; Swarm secrets are mounted root-owned, mode 0444 (the manifest does not carry the
-consumers' uid); Docker 26 ignores ``security_opt`` with a warning (kept: the schema
+read where ``docker stack deploy`` runs and their values land in the service definition
+(the site's env files hold no secret: see secret_env_as_files in catalog.yml); a locally
+built image must be present on every node that may run it; Swarm secrets are mounted
+root-owned, mode 0444, unless ``secret_owners`` names their consumers' account; Docker 26 ignores ``security_opt`` with a warning (kept: the schema
 takes it, and the warning says the hardening is missing).
 """
 
@@ -83,14 +83,16 @@ _RESTART_RE = re.compile(r"^(no|always|unless-stopped|on-failure(:([0-9]+))?)$")
 
 
 def stack_file(compose, placement, *, endpoint_mode="dnsrr", publish_mode="host", update_order=None,
-               secret_digests=None, global_services=()):
+               secret_digests=None, global_services=(), secret_owners=None):
     """A new stack file (plain dict) for the Compose manifest ``compose``; never changes it.
 
     ``placement`` maps service names to node labels: the service runs only on nodes
     labelled ``<label>=true``; a service it does not name may run anywhere.
     ``update_order`` maps service names to ``start-first`` or ``stop-first`` where the
     derived order must not apply. ``global_services`` run one task on every node (what
-    reads a node's own engine, paths or logs); they take no placement. ``secret_digests``
+    reads a node's own engine, paths or logs); they take no placement. ``secret_owners``
+    maps secrets to ``{uid, gid}``: Swarm mounts them owned by that account, mode 0400
+    (root's, mode 0444, otherwise; :func:`secret_owners_of`). ``secret_digests``
     maps each secret of the manifest to a digest of its value (:func:`secret_digests_of`):
     the manifest carries none, since compose.py folds them into the services' input hashes
     only.
@@ -115,7 +117,8 @@ def stack_file(compose, placement, *, endpoint_mode="dnsrr", publish_mode="host"
         err(errors, "placement.%s" % name, "a global service runs on every node: it takes no node label")
     stack = {"services": dict(
         (name, _service(name, svc, errors, label=placement.get(name), order=orders.get(name),
-                        modes=(endpoint_mode, publish_mode), spread=name in global_services))
+                        modes=(endpoint_mode, publish_mode), spread=name in global_services,
+                        owners=secret_owners or {}))
         for name, svc in services.items())}
     for key in sorted(set(compose) - {"name", "version", "services", "networks", "secrets"}):
         err(errors, key, "a stack file of this collection takes no top-level '%s'" % key)
@@ -134,6 +137,22 @@ def secret_digests_of(model, secret_values):
     holds = dict((item["path"], item["secret"]) for item in model["secret_files"])
     return dict((key, secretlib.digest(secret_values[holds[spec["file"]]]))
                 for key, spec in (model["compose"].get("secrets") or {}).items())
+
+
+def secret_owners_of(model):
+    """``{secret key of the manifest: {uid, gid}}``: the account each secret file belongs to
+    (the user its consumer runs as), for :func:`stack_file`."""
+    owners = dict((item["path"], {"uid": item["owner"], "gid": item["group"]}) for item in model["secret_files"])
+    return dict((key, owners[spec["file"]]) for key, spec in (model["compose"].get("secrets") or {}).items()
+                if spec.get("file") in owners)
+
+
+def _secret_ref(ref, owner):
+    """The long syntax of a service's secret, owned by ``owner`` (mode 0400) when given."""
+    ref = copy.deepcopy(ref) if isinstance(ref, dict) else {"source": ref}
+    if owner:
+        ref.update({"uid": str(owner["uid"]), "gid": str(owner["gid"]), "mode": 0o400})
+    return ref
 
 
 def secret_name(site, key, digest):
@@ -189,7 +208,7 @@ def _order_problem(order):
     return None if order in UPDATE_ORDERS else "'%s' is not one of %s" % (order, ", ".join(UPDATE_ORDERS))
 
 
-def _service(name, svc, errors, *, label, order, modes, spread=False):
+def _service(name, svc, errors, *, label, order, modes, spread=False, owners=None):
     """The stack file's definition of one service (its ``deploy`` section derived)."""
     endpoint_mode, publish_mode = modes
     service = {}
@@ -207,7 +226,8 @@ def _service(name, svc, errors, *, label, order, modes, spread=False):
     if svc.get("volumes"):
         service["volumes"] = [_mount(mount) for mount in svc["volumes"]]
     if svc.get("secrets"):
-        service["secrets"] = copy.deepcopy(svc["secrets"])
+        service["secrets"] = [_secret_ref(ref, (owners or {}).get(ref.get("source") if isinstance(ref, dict) else ref))
+                              for ref in svc["secrets"]]
     deploy = copy.deepcopy(svc.get("deploy") or {})
     deploy.update({"mode": "global"} if spread else {"mode": "replicated", "replicas": 1})
     deploy.update({"endpoint_mode": endpoint_mode,

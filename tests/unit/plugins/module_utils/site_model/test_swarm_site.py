@@ -69,6 +69,10 @@ def test_secrets_are_swarm_secrets_named_by_value_and_never_in_the_stack():
     other = _build(site)["stack"]["secrets"]
     renamed = sorted(key for key in other if other[key]["name"] != stack["secrets"][key]["name"])
     assert renamed == ["omeroweb_CONFIG_omero_web_secret__key"]
+    # Mounted for the account the consumer runs as, readable by it only.
+    web = stack["services"]["omeroweb"]["secrets"][0]
+    uid = model["services"]["omeroweb"]["uid"]
+    assert (web["uid"], web["mode"]) == (str(uid), 0o400)
 
 
 @pytest.mark.parametrize("value", ["kubernetes", "", None, 1])
