@@ -43,8 +43,9 @@ placement picks (a path exists on the node its label pins the service to); env f
 read where ``docker stack deploy`` runs and their values land in the service definition
 (the site's env files hold no secret: see secret_env_as_files in catalog.yml); a locally
 built image must be present on every node that may run it; Swarm secrets are mounted
-root-owned, mode 0444, unless ``secret_owners`` names their consumers' account; Docker 26 ignores ``security_opt`` with a warning (kept: the schema
-takes it, and the warning says the hardening is missing).
+root-owned, mode 0444, unless ``secret_owners`` names their consumers' account; Docker 26
+ignores ``security_opt`` with a warning (kept: the schema takes it, and the warning says
+the hardening is missing).
 """
 
 from __future__ import annotations
