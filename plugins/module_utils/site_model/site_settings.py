@@ -147,6 +147,7 @@ def summary(settings, hash_label):
     return {
         "name": settings["omero_site_name"],
         "project_name": settings["omero_site_name"],
+        "engine": settings["omero_site_engine"],
         "base_dir": settings["omero_site_base_dir"],
         "timezone": settings["omero_site_timezone"],
         "registry_mirror": settings["omero_site_registry_mirror"],
