@@ -227,7 +227,7 @@ def test_secrets_needed_follow_enabled_services():
     assert "omero_db_password" in secrets_needed(minimal)
 
 
-@pytest.mark.parametrize("inventory", ["local", "example", "all_services", "minimal"])
+@pytest.mark.parametrize("inventory", ["local", "example", "all_services", "minimal", "multinode_example"])
 def test_repository_inventories_are_valid(inventory):
     site = inventory_site(inventory)
     secrets = dict(TEST_SECRETS)
@@ -239,3 +239,5 @@ def test_repository_inventories_are_valid(inventory):
         assert enabled == set(load_catalog()["services"])
     if inventory == "minimal":
         assert enabled == {"omeroserver", "omeroweb", "database", "database_plugin", "redis"}
+    if inventory == "multinode_example":
+        assert {"omeroserver-ro-1", "omeroserver-ro-2"} <= enabled and "stack" in model
