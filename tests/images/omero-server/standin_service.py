@@ -122,6 +122,16 @@ def _wait_login(server, host, port, password, timeout):
     raise StandinError("root did not log in within %d s (last: %s):\n%s" % (timeout, error, _logs(server)))
 
 
+def _published_router(container):
+    """(host, port) where the container's router port is published on 127.0.0.1."""
+    for _attempt in range(30):
+        published = docker("port", container, "%d/tcp" % ROUTER_PORT, check=False)
+        if published:
+            return "127.0.0.1", int(published.splitlines()[0].rsplit(":", 1)[1])
+        time.sleep(0.5)
+    raise StandinError("port %d of %s was not published:\n%s" % (ROUTER_PORT, container, _logs(container)))
+
+
 def remove(run_id):
     """Remove every container labelled with run_id and the network run_id."""
     ids = docker("ps", "-aq", "--filter", "label=%s=%s" % (LABEL, run_id), check=False).split()
@@ -152,15 +162,7 @@ def running(startup_seconds=2, login_timeout=180):
                "-e", "CONFIG_omero_db_name=" + db_name, "-e", "CONFIG_omero_db_pass=" + db_pass,
                "-e", "ROOTPASS=" + root_password, "-e", "STANDIN_STARTUP_SECONDS=%d" % startup_seconds,
                image)  # fmt: skip
-        published = ""
-        for _attempt in range(30):
-            published = docker("port", server, "%d/tcp" % ROUTER_PORT, check=False)
-            if published:
-                break
-            time.sleep(0.5)
-        if not published:
-            raise StandinError("port %d of %s was not published:\n%s" % (ROUTER_PORT, server, _logs(server)))
-        host, port = "127.0.0.1", int(published.splitlines()[0].rsplit(":", 1)[1])
+        host, port = _published_router(server)
         _wait_login(server, host, port, root_password, login_timeout)
         yield {
             "host": host, "port": port, "user": "root", "password": root_password,
@@ -184,15 +186,7 @@ def start_read_only(server, login_timeout=180):
            "-e", "CONFIG_omero_db_name=" + db["name"], "-e", "CONFIG_omero_db_pass=" + db["password"],
            "-e", "CONFIG_omero_cluster_read__only_db=true", "-e", "CONFIG_omero_cluster_read__only_repo=true",
            "-e", "STANDIN_STARTUP_SECONDS=1", server["image"])  # fmt: skip
-    published = ""
-    for _attempt in range(30):
-        published = docker("port", name, "%d/tcp" % ROUTER_PORT, check=False)
-        if published:
-            break
-        time.sleep(0.5)
-    if not published:
-        raise StandinError("port %d of %s was not published:\n%s" % (ROUTER_PORT, name, _logs(name)))
-    host, port = "127.0.0.1", int(published.splitlines()[0].rsplit(":", 1)[1])
+    host, port = _published_router(name)
     _wait_login(name, host, port, server["password"], login_timeout)
     return {"host": host, "port": port, "container": name}
 
