@@ -33,6 +33,10 @@ What changes, and why:
   take the port on the node, and would stay pending); ``start-first`` otherwise.
 - The container labels, the input hash among them, are also service labels
   (``deploy.labels``), so a later update can find and target a service by its hash.
+  One more service label, :data:`SPEC_HASH_LABEL`, hashes the service's whole entry in
+  the stack file: the deploy compares it with the running services' and runs ``docker
+  stack deploy`` only when one differs (the CLI updates every service of the stack on
+  each run, which changes their inspect output though no task restarts).
 - Networks become attachable overlays, keeping their names.
 - Secret files stay files (``docker stack deploy`` creates a Swarm secret from each), but
   Swarm secrets are immutable, so each gets a name that changes with its value: see
@@ -52,6 +56,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import posixpath
 import re
 
@@ -59,6 +64,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import err
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.compose import DOCKER_SOCKET
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.labels import LABEL_PREFIX
 
 ENDPOINT_MODES = ("dnsrr", "vip")
 PUBLISH_MODES = ("host", "ingress")
@@ -66,6 +72,8 @@ UPDATE_ORDERS = ("start-first", "stop-first")
 # Swarm refuses a secret name longer than this (docker/swarmkit, controlapi).
 SECRET_NAME_MAX = 64
 SECRET_SUFFIX_LENGTH = 12
+# Service label: a digest of the service's entry in the stack file (without this label).
+SPEC_HASH_LABEL = LABEL_PREFIX + ".stack-spec-hash"
 # Service keys a stack file carries unchanged: those Docker 26's schema (3.12) takes and
 # Swarm applies, plus security_opt (see the module's docstring).
 KEPT_KEYS = frozenset((
@@ -129,7 +137,19 @@ def stack_file(compose, placement, *, endpoint_mode="dnsrr", publish_mode="host"
         stack["secrets"] = _secrets(compose.get("name") or "", compose["secrets"], secret_digests or {}, errors)
     if errors:
         raise SiteModelError(errors)
+    for service in stack["services"].values():
+        service["deploy"].setdefault("labels", {})[SPEC_HASH_LABEL] = spec_hash(service, stack.get("secrets") or {})
     return stack
+
+
+def spec_hash(service, secrets):
+    """A digest of a service's entry in the stack file and of the Swarm names of the secrets
+    it mounts (names that change with their values), without :data:`SPEC_HASH_LABEL`."""
+    entry = copy.deepcopy(service)
+    entry.get("deploy", {}).get("labels", {}).pop(SPEC_HASH_LABEL, None)
+    names = sorted((secrets.get(ref["source"]) or {}).get("name", ref["source"]) for ref in entry.get("secrets") or [])
+    data = json.dumps([entry, names], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
 def secret_digests_of(model, secret_values):

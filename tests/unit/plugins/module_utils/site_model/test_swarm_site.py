@@ -83,3 +83,16 @@ def test_an_unknown_engine_is_refused(value):
     with pytest.raises(SiteModelError) as info:
         _build(_site(omero_site_engine=value))
     assert "compose: one host; swarm:" in dict(info.value.errors)["omero_site_engine"]
+
+
+def _spec_hashes(model):
+    from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.swarm import SPEC_HASH_LABEL
+    return dict((name, svc["deploy"]["labels"][SPEC_HASH_LABEL]) for name, svc in model["stack"]["services"].items())
+
+
+def test_the_spec_hash_label_changes_with_the_service_only():
+    before = _spec_hashes(_build(_site(omero_site_read_only_servers=2)))
+    assert _spec_hashes(_build(_site(omero_site_read_only_servers=2))) == before
+    after = _spec_hashes(_build(_site(omero_site_read_only_servers=2,
+                                      omero_web_config={"omero.web.page_size": 50})))
+    assert sorted(name for name in before if before[name] != after[name]) == ["omeroweb"]

@@ -1,9 +1,10 @@
-"""Run a playbook of the collection against this scenario's inventory, from verify.
+"""Run a playbook of the collection against a Molecule scenario's inventory, from verify
+(molecule/stack/tasks/run_site.yml, which the multinode scenario uses too).
 
 Usage: site_run.py PLAYBOOK [EXTRA_VARS_FILE [ARG...]]
 PLAYBOOK tools/site.sh runs the README's main command (its own virtualenv, playbooks/site.yml)
 with this inventory. Runs through tests/helpers/playbook.py (the json callback) and prints one JSON object:
-the test host's stats (ok, changed, failed, ...), the return code, the failed tasks, and
+the test hosts' stats summed (ok, changed, failed, ...), the return code, the failed tasks, and
 the path of the whole output, kept in $MOLECULE_EPHEMERAL_DIRECTORY/site_run-<n>.log.
 
 With SITE_RUN_NO_DOCKER_CLI=1 the run gets no docker CLI on the controller: a `docker`
@@ -57,7 +58,8 @@ def main():
     counts = {}
     for host in run.hosts():
         if host != "localhost":
-            counts = run.stats(host)
+            for key, value in run.stats(host).items():
+                counts[key] = counts.get(key, 0) + value
     failures = run.failures() + ["the docker CLI was called on the controller: %s" % c for c in print_calls]
     if not counts:  # no stats: never read as "nothing changed"
         run.rc = run.rc or 99
