@@ -6,7 +6,10 @@ Reads one JSON object on stdin:
   logs:      [file, ...]  searched whole (e.g. the output of a -v --diff run)
   project:   compose project: every container of it is searched (docker inspect: Env, Cmd,
              Labels, Mounts, ...): the site's containers read their secrets from files only
-Prints {"files": N, "containers": N, "logs": N, "leaks": ["<secret> in <where>", ...]}.
+  stack:     Swarm stack: every container of it on this node is searched, and on a manager
+             (services: true) every service of it (docker service inspect)
+Prints {"files": N, "containers": N, "services": N, "logs": N, "leaks": ["<secret> in <where>", ...]}.
+Used by the stack and multinode scenarios' verify (molecule/*/stories/leak_check.yml, verify.yml).
 """
 
 import json
@@ -22,7 +25,7 @@ def _search(text, secrets, where):
 def main():
     spec = json.load(sys.stdin)
     secrets = {k: str(v) for k, v in spec.get("secrets", {}).items() if v not in (None, "")}
-    leaks, counts = [], {"files": 0, "containers": 0, "logs": 0}
+    leaks, counts = [], {"files": 0, "containers": 0, "services": 0, "logs": 0}
     for root in spec.get("paths", []):
         for dirpath, _dirs, files in os.walk(root):
             for name in files:
@@ -41,20 +44,28 @@ def main():
         with open(path, encoding="utf-8", errors="replace") as fh:
             leaks += _search(fh.read(), secrets, path)
         counts["logs"] += 1
+    label = None
     if spec.get("project"):
-        ids = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", "label=com.docker.compose.project=%s" % spec["project"]],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
-        for cid in ids:
-            info = json.loads(
-                subprocess.run(["docker", "inspect", cid], capture_output=True, text=True, check=True).stdout
-            )[0]
+        label = "com.docker.compose.project=%s" % spec["project"]
+    elif spec.get("stack"):
+        label = "com.docker.stack.namespace=%s" % spec["stack"]
+    if label:
+        for info in _inspect(["docker", "ps", "-aq", "--filter", "label=" + label], "inspect"):
             counts["containers"] += 1
             leaks += _search(json.dumps(info), secrets, "docker inspect of %s" % info["Name"].lstrip("/"))
+    if spec.get("stack") and spec.get("services"):
+        for info in _inspect(["docker", "service", "ls", "-q", "--filter", "label=" + label], "service", "inspect"):
+            counts["services"] += 1
+            leaks += _search(json.dumps(info), secrets, "docker service inspect of %s" % info["Spec"]["Name"])
     print(json.dumps(dict(counts, leaks=leaks)))
+
+
+def _inspect(list_command, *inspect):
+    """``docker <inspect...>`` of every id ``list_command`` prints, as parsed JSON objects."""
+    ids = subprocess.run(list_command, capture_output=True, text=True, check=True).stdout.split()
+    if not ids:
+        return []
+    return json.loads(subprocess.run(["docker", *inspect, *ids], capture_output=True, text=True, check=True).stdout)
 
 
 if __name__ == "__main__":
