@@ -43,6 +43,21 @@ def test_galaxy_dependencies_match_requirements_yml():
             }[op], f"{name} {pins[name]} does not satisfy {spec}"
 
 
+def test_every_collection_the_content_uses_is_a_dependency():
+    """A module or plugin named by its FQCN in roles/ or playbooks/ comes from this
+    collection, ansible.builtin, or a collection galaxy.yml depends on."""
+    deps = set(_load("galaxy.yml")["dependencies"]) | {"ansible.builtin", "omero_docker.stack"}
+    fqcn = re.compile(r"^\s*-?\s*([a-z_0-9]+\.[a-z_0-9]+)\.[a-z_0-9]+:", re.MULTILINE)
+    used = {}
+    for top in ("roles", "playbooks"):
+        for path in sorted((REPO_ROOT / top).rglob("*.yml")):
+            for name in fqcn.findall(path.read_text()):
+                used.setdefault(name, str(path.relative_to(REPO_ROOT)))
+    assert "community.docker" in used
+    missing = dict((name, where) for name, where in used.items() if name not in deps)
+    assert missing == {}, "collections used but not in galaxy.yml dependencies (first use): %s" % missing
+
+
 def test_python_requirements_are_pinned():
     for rel in ("requirements/run.txt", "requirements/test.txt"):
         for raw in (REPO_ROOT / rel).read_text().splitlines():

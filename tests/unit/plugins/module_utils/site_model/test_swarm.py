@@ -18,8 +18,10 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.comp
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import build_site_model
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.swarm import (
+    SPEC_HASH_LABEL,
     secret_digests_of,
     secret_name,
+    spec_hash,
     stack_file,
 )
 
@@ -262,7 +264,7 @@ def test_labels_are_on_the_container_and_the_service_with_the_inputs_hash(base):
     model, dummy, stack = base
     for name, svc in stack["services"].items():
         assert svc["labels"] == model["compose"]["services"][name]["labels"]
-        assert svc["deploy"]["labels"] == svc["labels"]
+        assert svc["deploy"]["labels"] == dict(svc["labels"], **{SPEC_HASH_LABEL: spec_hash(svc, stack["secrets"])})
         assert svc["deploy"]["labels"][HASH_LABEL] == model["service_hashes"][name]
 
 

@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.catalog import load_catalog
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import build_site_model
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.swarm import SPEC_HASH_LABEL
 
 from tests.helpers.sites import TEST_SECRETS, base_site, merged
 
@@ -86,7 +87,6 @@ def test_an_unknown_engine_is_refused(value):
 
 
 def _spec_hashes(model):
-    from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.swarm import SPEC_HASH_LABEL
     return dict((name, svc["deploy"]["labels"][SPEC_HASH_LABEL]) for name, svc in model["stack"]["services"].items())
 
 
