@@ -80,8 +80,6 @@ def _run(tmp_path, host, *extra, admin_password=ADMIN_PASSWORD, create=None):
     playbook = tmp_path / "external.yml"
     playbook.write_text(PLAYBOOK)
     store = tmp_path / "secrets.yml"
-    store.write_text(yaml.safe_dump({"omero_db_password": DB_PASSWORD}))
-    store.chmod(0o600)
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"omero": {"hosts": {"site": {
         "ansible_connection": "local",
@@ -90,6 +88,8 @@ def _run(tmp_path, host, *extra, admin_password=ADMIN_PASSWORD, create=None):
         "omero_site_base_dir": str(tmp_path / "site"),
         "omero_site_generate_secrets": True,
         "omero_site_secrets_store": str(store),
+        # An external server's password is the operator's (a vault), never generated.
+        "omero_secrets": {"omero_db_password": DB_PASSWORD},
         "omero_services": {"database": {"external": {"host": host}}},
         "external_database_admin_password": admin_password,
         "external_database_packages": [],
