@@ -65,7 +65,7 @@ def server():
     _docker("run", "-d", "--name", name, "-e", "POSTGRES_PASSWORD=%s" % ADMIN_PASSWORD, PG_IMAGE)
     try:
         host = _docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name).stdout.strip()
-        for _ in range(120):
+        for _attempt in range(120):
             if _docker("exec", name, "pg_isready", "-h", host, "-U", "postgres", check=False).returncode == 0:
                 break
             time.sleep(0.5)
