@@ -27,6 +27,16 @@ class PlaybookRun:
     def hosts(self) -> list:
         return sorted(self.data.get("stats", {}))
 
+    def changed_tasks(self) -> list:
+        """'task (host)' of every changed result (names only: results may hold secrets)."""
+        out = []
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                for host, res in task.get("hosts", {}).items():
+                    if res.get("changed"):
+                        out.append("%s (%s)" % (task["task"]["name"], host))
+        return out
+
     def failures(self) -> list:
         """'task (host): message' of every failed, not ignored, result."""
         out = []

@@ -4,7 +4,7 @@
 Usage: site_run.py PLAYBOOK [EXTRA_VARS_FILE [ARG...]]
 PLAYBOOK tools/site.sh runs the README's main command (its own virtualenv, playbooks/site.yml)
 with this inventory. Runs through tests/helpers/playbook.py (the json callback) and prints one JSON object:
-the test hosts' stats summed (ok, changed, failed, ...), the return code, the failed tasks, and
+the test hosts' stats summed (ok, changed, failed, ...), the changed tasks (names), the return code, the failed tasks, and
 the path of the whole output, kept in $MOLECULE_EPHEMERAL_DIRECTORY/site_run-<n>.log.
 
 With SITE_RUN_NO_DOCKER_CLI=1 the run gets no docker CLI on the controller: a `docker`
@@ -66,6 +66,7 @@ def main():
         failures = failures or ["ansible-playbook printed no json-callback stats for the test host"]
     counts["failed"] = counts.pop("failures", 0)
     print(json.dumps({"rc": run.rc, "log": str(log), **counts, "failures": failures,
+                      "changed_tasks": run.changed_tasks(),
                       "tail": (failures or run.output.splitlines()[-40:]) if run.rc else []}))
 
 
