@@ -3,9 +3,10 @@
 
 Usage: site_run.py PLAYBOOK [EXTRA_VARS_FILE [ARG...]]
 PLAYBOOK tools/site.sh runs the README's main command (its own virtualenv, playbooks/site.yml)
-with this inventory. Runs through tests/helpers/playbook.py (the json callback) and prints one JSON object:
-the test hosts' stats summed (ok, changed, failed, ...), the changed tasks (names), the return code, the failed tasks, and
-the path of the whole output, kept in $MOLECULE_EPHEMERAL_DIRECTORY/site_run-<n>.log.
+with this inventory. Runs through tests/helpers/playbook.py (the json callback) and prints one
+JSON object: the test hosts' stats summed (ok, changed, failed, ...), the changed tasks
+(names), the return code, the failed tasks, and the path of the whole output, kept in
+$MOLECULE_EPHEMERAL_DIRECTORY/site_run-<n>.log.
 
 With SITE_RUN_NO_DOCKER_CLI=1 the run gets no docker CLI on the controller: a `docker`
 first on PATH that refuses and records its call (a recorded call fails the run), and the

@@ -4,8 +4,9 @@ a result that can carry a container's environment or a secret (issue 11, defect 
 Static: every task calling a module whose result holds a container's inspect or
 environment (docker_container, docker_container_info), a command's output inside a
 container (docker_container_exec), compose's view of the containers
-(docker_compose_v2), the stack's service definitions (docker_stack), or secret values (site_model with return_secret_values, the
-OMERO.web plugin check run with the site's env file) must be ``no_log: true``; where
+(docker_compose_v2), the stack's service definitions (docker_stack), or secret values
+(site_model with return_secret_values, the OMERO.web plugin check run with the site's
+env file) must be ``no_log: true``; where
 that hides a failure, a task after it shows a summary (checked in
 test_deploy_passwords.py for the password tasks).
 """
