@@ -20,6 +20,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import image_users, omero_config
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import resources as resourcelib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import as_int, err
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.healthchecks import check_healthcheck
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.image_refs import (
     image_problem,
     parse_image,
@@ -27,8 +28,8 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.imag
 )
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.ports import override_ports
 
-SERVICE_OVERRIDE_KEYS = ("enabled", "external", "image", "build", "ports", "resources", "ulimits", "uid", "gid",
-                         "restart", "env", "docker_socket")
+SERVICE_OVERRIDE_KEYS = ("enabled", "external", "image", "build", "ports", "resources", "ulimits", "healthcheck",
+                         "uid", "gid", "restart", "env", "docker_socket")
 
 
 def _fine(problem, var, errors):
@@ -125,6 +126,7 @@ _OVERRIDES = {
     "restart": _override_restart,
     "resources": resourcelib.check_resources,
     "ulimits": resourcelib.check_ulimits,
+    "healthcheck": check_healthcheck,
     "env": _override_env,
     "build": _override_build,
     "docker_socket": _override_docker_socket,
