@@ -19,8 +19,9 @@ def _model(**overlay):
 
 def test_the_timings_merge_over_the_catalog_and_the_test_stays():
     catalog = _model()["compose"]["services"]["pg-maintenance"]["healthcheck"]
-    hc = _model(omero_services={"pg-maintenance": {"healthcheck": {
-        "start_interval": "2s", "start_period": "2m", "retries": 5}}})["compose"]["services"]["pg-maintenance"]["healthcheck"]
+    timings = {"start_interval": "2s", "start_period": "2m", "retries": 5}
+    model = _model(omero_services={"pg-maintenance": {"healthcheck": timings}})
+    hc = model["compose"]["services"]["pg-maintenance"]["healthcheck"]
     assert hc == dict(catalog, start_interval="2s", start_period="2m", retries=5)
     assert hc["test"] == catalog["test"] and hc["interval"] == catalog["interval"]
 
