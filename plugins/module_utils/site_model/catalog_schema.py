@@ -63,6 +63,7 @@ SERVICE = _record({
     "volumes": _list(_record({"path": _STR, "target": _STR, "read_only": _BOOL, "when_in_use": _BOOL},
                              ("path", "target"))),
     "depends_on": _STRS,
+    "requires": _STRS,
     "optional_deps": _STRS,
     "restart_with": _STRS,
     "secret_files": _map(_STR),
@@ -158,7 +159,7 @@ def check(value, spec, where, problems):
 def _service_references(svc, catalog):
     """``(key, referenced name, kind)`` of every name ``svc`` uses from elsewhere in the catalog."""
     build = svc.get("build") or {}
-    refs = [(key, dep, "services") for key in ("depends_on", "optional_deps", "restart_with")
+    refs = [(key, dep, "services") for key in ("depends_on", "requires", "optional_deps", "restart_with")
             for dep in svc.get(key) or []]
     refs.extend(("build.requirements_with", dep, "services") for dep in build.get("requirements_with") or {})
     if build.get("base_from"):

@@ -192,7 +192,8 @@ def from_catalog(catalog, overrides, errors):
         svc.setdefault("restart", "unless-stopped")
         for key in ("ports", "env", "external_env", "secret_env", "secret_files", "config_files", "resources", "extra"):
             svc[key] = svc.get(key) or {}
-        for key in ("volumes", "depends_on", "optional_deps", "restart_with", "init_only", "host_mounts", "devices"):
+        for key in ("volumes", "depends_on", "requires", "optional_deps", "restart_with", "init_only", "host_mounts",
+                    "devices"):
             svc[key] = svc.get(key) or []
     return services
 
@@ -214,13 +215,13 @@ def enabled(services):
 
 
 def check_dependencies(services, errors):
-    """Every service an enabled service depends on is provided (enabled or external)."""
+    """Every service an enabled service depends on (or requires) is provided (enabled or external)."""
     provided = externallib.provided(services)
     for name in sorted(services):
         svc = services[name]
         if not svc["enabled"]:
             continue
-        for dep in svc["depends_on"]:
+        for dep in svc["depends_on"] + svc["requires"]:
             if dep not in provided:
                 err(errors, "omero_services.%s.enabled" % dep,
                     "'%s' is disabled but the enabled service '%s' depends on it: enable %s "
