@@ -33,8 +33,8 @@ def test_a_changed_timing_changes_that_service_only():
 
 
 def test_the_timings_reach_the_swarm_stack_file():
-    model = _model(omero_site_engine="swarm", omero_services={"redis": {"healthcheck": {"start_interval": "1s",
-                                                                                         "start_period": "30s"}}})
+    timings = {"start_interval": "1s", "start_period": "30s"}
+    model = _model(omero_site_engine="swarm", omero_services={"redis": {"healthcheck": timings}})
     hc = model["stack"]["services"]["redis"]["healthcheck"]
     assert hc["start_interval"] == "1s" and hc["start_period"] == "30s"
 
