@@ -30,7 +30,7 @@ def test_the_scenarios_reference_helpers_this_way():
 
 
 @pytest.mark.parametrize(("path", "kind", "target"), REFERENCES,
-                         ids=[f"{p.relative_to(REPO)}:{t}" for p, _, t in REFERENCES])
+                         ids=[f"{ref[0].relative_to(REPO)}:{ref[2]}" for ref in REFERENCES])
 def test_a_referenced_file_exists(path, kind, target):
     base = REPO if kind == "PROJECT" else path.parent
     while kind == "SCENARIO" and base.parent.name != "molecule":
