@@ -11,9 +11,13 @@ the offline test images): create + prepare (engine installed, images loaded), th
   - a change of one PostgreSQL setting (containers recreated),
   - the no-op re-run with 100,000 small files in the OMERO binary repository divided by
     the same without them,
+then (unless BENCH_MULTINODE=0) the scenario `multinode` (three test hosts, a Swarm):
+  - its no-op re-run (seconds, changed count summed over the hosts) as a ratio to the
+    single-host no-op above,
 and prints one JSON object (BENCH_LOG_DIR keeps each Molecule call's output there).
 Targets: no-op <= 60 s and <= 25 % of the fresh converge,
-0 containers recreated by the no-op, exactly 1 by the web property, ratio <= 1.1.
+0 containers recreated by the no-op, exactly 1 by the web property, ratio <= 1.1,
+the three-node no-op at most 1.5 times the single-host one.
 """
 
 import json
@@ -30,11 +34,14 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = os.environ.get("BENCH_SCENARIO", "stack")
 HOST = f"omero-stack-{SCENARIO}"
+MULTINODE = os.environ.get("BENCH_MULTINODE", "1") != "0"
+MULTINODE_HOSTS = re.compile(r"^omero-stack-multinode-[0-9]+$")
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)")
 
 
-def molecule(*args, extra_vars=None):
-    cmd = ["molecule", *args, "-s", SCENARIO]
+def molecule(*args, extra_vars=None, scenario=SCENARIO):
+    """Runs one Molecule command; returns (seconds, changed summed over the scenario's hosts)."""
+    cmd = ["molecule", *args, "-s", scenario]
     if extra_vars is not None:
         fd, path = tempfile.mkstemp(suffix=".json")
         with os.fdopen(fd, "w") as fh:
@@ -46,13 +53,34 @@ def molecule(*args, extra_vars=None):
     if os.environ.get("BENCH_LOG_DIR"):  # each call's output, e.g. for its task profile
         logs = Path(os.environ["BENCH_LOG_DIR"])
         logs.mkdir(parents=True, exist_ok=True)
-        (logs / f"{len(list(logs.iterdir())):02d}-{'-'.join(args)}.log").write_text(proc.stdout + proc.stderr)
+        (logs / f"{len(list(logs.iterdir())):02d}-{scenario}-{'-'.join(args)}.log").write_text(
+            proc.stdout + proc.stderr)
     if proc.returncode:
         sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-3000:])
         raise SystemExit(f"molecule {' '.join(args)} failed")
     changed = [int(m.group("changed")) for line in proc.stdout.splitlines()
-               if (m := RECAP.match(line.strip())) and m.group("host") == HOST]
+               if (m := RECAP.match(line.strip())) and _bench_host(scenario, m.group("host"))]
     return seconds, sum(changed)
+
+
+def _bench_host(scenario, name):
+    if scenario == "multinode":
+        return bool(MULTINODE_HOSTS.match(name))
+    return name == HOST
+
+
+def multinode(single_host_noop):
+    """The no-op re-run of the three-node Swarm site, as a ratio to the single-host one."""
+    molecule("destroy", scenario="multinode")
+    try:
+        molecule("create", scenario="multinode")
+        molecule("prepare", scenario="multinode")
+        molecule("converge", scenario="multinode")
+        seconds, changed = molecule("converge", scenario="multinode")
+    finally:
+        molecule("destroy", scenario="multinode")
+    return {"multinode_noop_s": seconds, "multinode_noop_changed": changed,
+            "multinode_noop_ratio": round(seconds / single_host_noop, 3)}
 
 
 def host(*cmd):
@@ -135,6 +163,10 @@ def main():
         }
     finally:
         molecule("destroy")
+    if MULTINODE:
+        result.update(multinode(result["noop_s"]))
+        result["targets_met"]["multinode_noop_ratio_le_1_5"] = result["multinode_noop_ratio"] <= 1.5
+        result["targets_met"]["multinode_noop_changed_0"] = result["multinode_noop_changed"] == 0
     print(json.dumps(result))
 
 

@@ -9,7 +9,7 @@ Reads one JSON object on stdin:
   stack:     Swarm stack: every container of it on this node is searched, and on a manager
              (services: true) every service of it (docker service inspect)
 Prints {"files": N, "containers": N, "services": N, "logs": N, "leaks": ["<secret> in <where>", ...]}.
-Used by the stack and multinode scenarios' verify (molecule/*/stories/leak_check.yml, verify.yml).
+Used by the stack scenario's secret_rotation story and the multinode scenario's verify.
 """
 
 import json
