@@ -22,7 +22,7 @@ export ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=0
 base="$("$here/build.sh")"
 tmp="$(mktemp -d)"
 name="omero-web-smoke-$$"
-cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+cleanup() { docker rm -f -v "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 # --- 1. derived image with the plugins, keyed by the base image and the pins -----------

@@ -51,7 +51,7 @@ def postgres(tmp_path_factory):
             time.sleep(0.5)
         yield name
     finally:
-        _docker("rm", "-f", name, check=False)
+        _docker("rm", "-f", "-v", name, check=False)
 
 
 def _psql(container, sql):

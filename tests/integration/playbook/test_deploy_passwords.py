@@ -202,7 +202,7 @@ def databases(tmp_path):
         yield site, names[0], names[1]
     finally:
         for name in names:
-            docker("rm", "-f", name, check=False)
+            docker("rm", "-f", "-v", name, check=False)
 
 
 def test_changed_database_password_is_applied_once_and_never_printed(databases):
@@ -306,7 +306,7 @@ def compose_site(tmp_path):
     finally:
         ids = docker("ps", "-aq", "--filter", "label=com.docker.compose.project=%s" % site.name).stdout.split()
         if ids:
-            docker("rm", "-f", *ids, check=False)
+            docker("rm", "-f", "-v", *ids, check=False)
         docker("network", "rm", "%s_default" % site.name, check=False)
 
 
@@ -380,7 +380,7 @@ def grafana(tmp_path):
     try:
         yield site, state
     finally:
-        docker("rm", "-f", name, check=False)
+        docker("rm", "-f", "-v", name, check=False)
 
 
 def resets(state):

@@ -46,7 +46,7 @@ def site():
         return ref
 
     yield name, make, made
-    subprocess.run(["docker", "rm", "-f", "%s-user" % name], capture_output=True, check=False)
+    subprocess.run(["docker", "rm", "-f", "-v", "%s-user" % name], capture_output=True, check=False)
     subprocess.run(["docker", "rmi", "-f", *made], capture_output=True, check=False)
 
 
