@@ -74,7 +74,8 @@ def test_site_ca_signs_the_server_certificate_and_a_second_run_changes_nothing(t
     assert oct((tls / "ca.key").stat().st_mode & 0o777) == "0o600"
     user, hashed = (tls / "htpasswd").read_text().strip().split(":", 1)
     assert user == "ops" and hashed.startswith("$6$") and sha512_crypt.verify(PASSWORD, hashed)
-    # nginx's workers (gid 101) read htpasswd through a directory they may traverse only.
+    # nginx's workers (gid 101) read htpasswd through a directory they may traverse only
+    # (the mode of the site model's path tls too, test_proxy_monitoring.py).
     htpasswd = (tls / "htpasswd").stat()
     assert (htpasswd.st_uid, htpasswd.st_gid, oct(htpasswd.st_mode & 0o777)) == (0, 101, "0o640")
     assert oct(tls.stat().st_mode & 0o777) == "0o751"

@@ -7,10 +7,11 @@ naming the variable and the fix."""
 from __future__ import annotations
 
 import pytest
+import yaml
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import build_site_model
 
-from tests.helpers.sites import base_site, merged
+from tests.helpers.sites import REPO_ROOT, base_site, merged
 
 VARIABLE = "omero_site_proxy_monitoring"
 # The input hashes of these services of the test site with the proxy on, recorded before
@@ -120,3 +121,12 @@ def test_on_a_swarm_the_exposed_prometheus_keeps_its_arguments():
 def test_a_name_the_proxy_cannot_serve_is_refused_naming_the_fix(overlay, expected):
     messages = _errors(**overlay)
     assert any(expected in msg for msg in messages), messages
+
+
+def test_the_tls_directory_has_the_mode_role_site_tls_gives_it():
+    # site_layout and site_tls both make it: different modes would change it on every run.
+    model = _model(["prometheus"])
+    tls = next(d for d in model["directories"] if d["path"] == model["paths"]["tls"])
+    task = next(t for t in yaml.safe_load((REPO_ROOT / "roles/site_tls/tasks/main.yml").read_text())[1]["block"]
+                if t["name"] == "Make the TLS directory")
+    assert (tls["owner"], tls["group"], tls["mode"]) == (0, 0, task["ansible.builtin.file"]["mode"]) == (0, 0, "0751")
