@@ -15,7 +15,11 @@ are documented in the header comment of catalog.yml.
 from __future__ import annotations
 
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import omero_defaults, placeholders
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.config_files import GENERATORS
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.config_files import (
+    GENERATORS,
+    TEXT_GENERATORS,
+    derived_line_re,
+)
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.images import BUILD_INPUTS
 
 _PROPAGATIONS = ("rprivate", "private", "rshared", "shared", "rslave", "slave")
@@ -100,7 +104,10 @@ SERVICE = _record({
     "datasource": _map(_ANY),
     "dashboards": _record({"target": _STR}, ("target",)),
     "config_files": _map(_record({"target": _STR, "content": _map(_ANY), "text": _STR,
-                                  "derived": _map(_enum(*sorted(GENERATORS)))}, ("target",))),
+                                  "derived": _map(_enum(*sorted(set(GENERATORS) | set(TEXT_GENERATORS))))},
+                                 ("target",))),
+    "proxied": _record({"by": _STR, "path": _STR, "realm": _STR, "args": _STRS, "env": _map(_STR),
+                        "clear_authorization": _BOOL, "websocket": _BOOL}, ("by", "path", "realm")),
     "web_backend": _record({"label": _STR, "mentions": _STR}, ("label", "mentions")),
 }, ("description", "enabled", "uid", "gid"))
 
@@ -165,6 +172,8 @@ def _service_references(svc, catalog):
     if build.get("base_from"):
         refs.append(("build.base_from", build["base_from"], "services"))
     refs.extend(("probes", probe["prober"], "services") for probe in svc.get("probes") or [])
+    if svc.get("proxied"):
+        refs.append(("proxied.by", svc["proxied"]["by"], "services"))
     refs.extend(("volumes", vol["path"], "paths") for vol in svc.get("volumes") or [])
     refs.extend((key, sname, "secrets") for key in ("secret_files", "secret_env")
                 for sname in (svc.get(key) or {}).values())
@@ -182,8 +191,10 @@ def _service_problems(name, svc, catalog):
         if prober and not (prober.get("metrics") or {}).get("probe_path"):
             problems.append((where + ".probes", "prober '%s' has no metrics.probe_path" % probe["prober"]))
     for fname, spec in (svc.get("config_files") or {}).items():
-        if ("text" in spec) == ("content" in spec or "derived" in spec):
-            problems.append(("%s.config_files.%s" % (where, fname), "takes either text, or content and/or derived"))
+        problems.extend(_config_file_problems("%s.config_files.%s" % (where, fname), spec))
+    path = (svc.get("proxied") or {}).get("path")
+    if path is not None and not (path.startswith("/") and path.endswith("/") and len(path) > 2):
+        problems.append((where + ".proxied.path", "'%s' is not a path like /name/" % path))
     targets = set(svc.get("secret_env") or {}) | set(svc.get("secret_files") or {})
     problems.extend(("%s.init_only" % where, "'%s' is not a key of secret_env or secret_files" % key)
                     for key in svc.get("init_only") or [] if key not in targets)
@@ -201,6 +212,20 @@ def _service_problems(name, svc, catalog):
     placed = dict((key, svc.get(key)) for key in ("env", "external_env", "config_files", "probes", "extra"))
     problems.extend(_placeholder_problems(where, placed, catalog))
     return problems
+
+
+def _config_file_problems(where, spec):
+    """A text with line generators (each line there), or YAML content with data generators."""
+    if "text" in spec and "content" in spec or not ("text" in spec or "content" in spec or "derived" in spec):
+        return [(where, "takes either text (and derived lines), or content and/or derived")]
+    kinds = TEXT_GENERATORS if "text" in spec else GENERATORS
+    found = [(where + ".derived." + key, "'%s' is not a generator of %s; known: %s" % (
+        generator, "text lines" if "text" in spec else "YAML data", ", ".join(sorted(kinds))))
+        for key, generator in (spec.get("derived") or {}).items() if generator not in kinds]
+    if "text" in spec:
+        found.extend((where + ".derived." + key, "the text has no line {derived.%s} alone" % key)
+                     for key in spec.get("derived") or {} if not derived_line_re(key).search(spec["text"]))
+    return found
 
 
 def _placeholder_problems(where, value, catalog):

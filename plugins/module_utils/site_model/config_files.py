@@ -18,13 +18,24 @@ generator), which a generator derives from the catalog entries of the enabled se
 - ``datasources``: the ``datasource`` of every enabled service.
 
 So a file only names services that are enabled: nothing scrapes a missing target.
+
+A ``text`` file's ``derived`` maps a name to a generator of lines (:data:`TEXT_GENERATORS`):
+the line of the text that holds ``{derived.<name>}`` alone is replaced by these lines,
+indented as it is, or left out with its newline when there are none (the text is then
+what it was without the line):
+
+- ``ui_locations``: the TLS proxy's locations of the monitoring UIs it serves
+  (monitoring_uis.py);
+- ``ui_maps``: the http-level maps these locations need.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import monitoring as monitoring_lib
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import monitoring_uis
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.external import provided
 
 try:
@@ -128,11 +139,40 @@ GENERATORS = {"scrape_jobs": scrape_jobs, "alert_receivers": alert_receivers, "d
               "alert_rules": alert_rules, "alert_route": alert_route, "alert_destinations": alert_destinations}
 
 
+def ui_locations(services, enabled, fill, monitoring):
+    """The TLS proxy's locations of the exposed monitoring UIs (monitoring_uis.py)."""
+    del monitoring
+    return monitoring_uis.locations(services, enabled, fill)
+
+
+def ui_maps(services, enabled, fill, monitoring):
+    """The http-level maps of these locations (a websocket's Connection header)."""
+    del fill, monitoring
+    return monitoring_uis.connection_map(services, enabled)
+
+
+TEXT_GENERATORS = {"ui_locations": ui_locations, "ui_maps": ui_maps}
+
+
+def derived_line_re(name):
+    """The line of a text that holds ``{derived.<name>}`` alone (its indentation in group 1)."""
+    return re.compile(r"^([ \t]*)\{derived\.%s\}\n" % re.escape(name), re.MULTILINE)
+
+
+def _with_lines(text, name, lines):
+    pattern = derived_line_re(name)
+    return pattern.sub(lambda m: "".join((m.group(1) + line if line else "") + "\n" for line in lines), text,
+                       count=1)
+
+
 def render(spec, services, enabled, fill, fill_text, *, monitoring):
     """The content of one catalog ``config_files`` entry; ``fill`` fills the placeholders of
     YAML data, ``fill_text`` those of a text; ``monitoring``: omero_monitoring, checked."""
     if "text" in spec:
-        return fill_text(spec["text"])
+        text = fill_text(spec["text"])
+        for name, generator in (spec.get("derived") or {}).items():
+            text = _with_lines(text, name, TEXT_GENERATORS[generator](services, enabled, fill_text, monitoring))
+        return text
     data = fill(spec.get("content") or {})
     for key, generator in (spec.get("derived") or {}).items():
         value = GENERATORS[generator](services, enabled, fill_text, monitoring)

@@ -21,6 +21,8 @@ This is the entry point; each concept lives in its own module, called in order:
   outside, reached by address);
 - paths.py: the host paths and directories of the site;
 - monitoring.py: ``omero_monitoring`` (intervals, retentions, alert rules, alert routes);
+- monitoring_uis.py: ``omero_site_proxy_monitoring``, the monitoring UIs the TLS proxy
+  serves;
 - secrets.py: the secrets the enabled services need, and their strength;
 - omero_defaults.py: the OMERO properties, the collection's (catalog data, with the
   placeholders of placeholders.py) and the site's;
@@ -48,6 +50,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
     external,
     image_users,
     monitoring,
+    monitoring_uis,
     omero_defaults,
     omero_values,
     placeholders,
@@ -115,6 +118,7 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     image_users.apply(services, image_ids, errors)
     settings[placeholders.MONITORING] = monitoring.settings(site, services, errors)
     monitoring.attach_secrets(services, settings[placeholders.MONITORING])
+    settings[monitoring_uis.VARIABLE] = monitoring_uis.apply(settings, services, errors)
     scripts_given = site.get("omero_scripts") if isinstance(site.get("omero_scripts"), list) else []
     errors.extend(scriptlib.src_problems(scripts_given, local_files))
     local_files = dict(local_files or {})

@@ -40,6 +40,8 @@ SITE_DEFAULTS = {
     "omero_site_engine": "compose",
     # read_only.py: omeroserver-ro-1 .. -N beside the read-write server.
     "omero_site_read_only_servers": 0,
+    # monitoring_uis.py: the monitoring UIs the TLS proxy serves behind basic auth.
+    "omero_site_proxy_monitoring": [],
 }
 OUTPUT_VARIABLES = ("omero_site_model",)
 ENGINES = ("compose", "swarm")
@@ -157,5 +159,6 @@ def summary(settings, hash_label):
         "db_user": settings["omero_site_db_user"],
         "plugin_db_name": settings["omero_site_plugin_db_name"],
         "plugin_db_user": settings["omero_site_plugin_db_user"],
+        "proxy_monitoring": list(settings["omero_site_proxy_monitoring"]),
         "hash_label": hash_label,
     }

@@ -74,6 +74,11 @@ def test_site_ca_signs_the_server_certificate_and_a_second_run_changes_nothing(t
     assert oct((tls / "ca.key").stat().st_mode & 0o777) == "0o600"
     user, hashed = (tls / "htpasswd").read_text().strip().split(":", 1)
     assert user == "ops" and hashed.startswith("$6$") and sha512_crypt.verify(PASSWORD, hashed)
+    # nginx's workers (gid 101) read htpasswd through a directory they may traverse only
+    # (the mode of the site model's path tls too, test_proxy_monitoring.py).
+    htpasswd = (tls / "htpasswd").stat()
+    assert (htpasswd.st_uid, htpasswd.st_gid, oct(htpasswd.st_mode & 0o777)) == (0, 101, "0o640")
+    assert oct(tls.stat().st_mode & 0o777) == "0o751"
     assert PASSWORD not in first.output
     again = _site_ca(tmp_path)
     assert again.rc == 0 and again.stats("localhost")["changed"] == 0, again.failures()
@@ -113,4 +118,13 @@ def test_a_site_ca_without_names_is_refused_before_anything_is_written(tmp_path)
     run = _run(tmp_path)
     assert run.rc != 0
     assert "site_tls_names: name at least one DNS name" in "\n".join(run.failures())
+    assert not (tmp_path / "tls").exists()
+
+
+def test_a_monitoring_ui_without_basic_auth_users_is_refused_before_anything_is_written(tmp_path):
+    run = _run(tmp_path, "-e", '{"site_tls_names": ["omero.example.org"], '
+                               '"omero_site_model": {"site": {"proxy_monitoring": ["prometheus"]}}}')
+    assert run.rc != 0
+    failures = "\n".join(run.failures())
+    assert "site_tls_basic_auth_users: omero_site_proxy_monitoring serves prometheus" in failures
     assert not (tmp_path / "tls").exists()
