@@ -94,7 +94,7 @@ def test_grafana_exposed_without_the_credentials_with_websockets_and_its_root_ur
     # The map of the Connection header is at the http level, before the servers.
     assert conf.index("map $http_upgrade $omero_proxy_connection {") < conf.index("server {")
     env = _env(model, "grafana")
-    assert env["GF_SERVER_ROOT_URL"] == "%(protocol)s://%(domain)s/grafana/"
+    assert env["GF_SERVER_ROOT_URL"] == "https://%(domain)s/grafana/"
     assert env["GF_SERVER_SERVE_FROM_SUB_PATH"] == "false"
     assert model["service_hashes"]["prometheus"] == HASHES_BEFORE["prometheus"]
 
