@@ -6,7 +6,8 @@ PLAYBOOK tools/site.sh runs the README's main command (its own virtualenv, playb
 with this inventory. Runs through tests/helpers/playbook.py (the json callback) and prints one
 JSON object: the test hosts' stats summed (ok, changed, failed, ...), the changed tasks
 (names), the return code, the failed tasks, and the path of the whole output, kept in
-$MOLECULE_EPHEMERAL_DIRECTORY/site_run-<n>.log.
+$MOLECULE_EPHEMERAL_DIRECTORY/site_run-<n>.log and copied to
+$OMERO_STACK_CACHE/logs/molecule/<scenario>.site_run-<n>.log (Molecule prunes the first).
 
 With SITE_RUN_NO_DOCKER_CLI=1 the run gets no docker CLI on the controller: a `docker`
 first on PATH that refuses and records its call (a recorded call fails the run), and the
@@ -40,6 +41,20 @@ def _without_docker_cli(logdir):
     return env, ["-e", "ansible_connection=community.docker.docker_api"], calls
 
 
+def _keep(log):
+    """Copy the run's output next to the scenario's log in the cache (Molecule prunes its
+    ephemeral directory when a scenario ends; a failed CI run is read from these copies)."""
+    cache, scenario = os.environ.get("OMERO_STACK_CACHE"), os.environ.get("MOLECULE_SCENARIO_NAME")
+    if not cache or not scenario or not log.exists():
+        return
+    keep = Path(cache) / "logs" / "molecule"
+    keep.mkdir(parents=True, exist_ok=True)
+    if log.name == "site_run-0.log":  # the scenario's first run: the last test's copies go
+        for old in keep.glob(f"{scenario}.site_run-*.log"):
+            old.unlink()
+    (keep / f"{scenario}.{log.name}").write_bytes(log.read_bytes())
+
+
 def main():
     playbook = sys.argv[1]
     extra_vars = sys.argv[2] if len(sys.argv) > 2 else None
@@ -51,6 +66,7 @@ def main():
         env, extra, calls = _without_docker_cli(logdir)
     run = run_playbook(playbook, os.environ["MOLECULE_INVENTORY_FILE"], *sys.argv[3:], *extra,
                        extra_vars_file=extra_vars, log=log, launcher=launcher, env=env)
+    _keep(log)
     if calls is not None and calls.exists():
         run.rc = run.rc or 98
         print_calls = calls.read_text().splitlines()
