@@ -9,10 +9,12 @@
 # Docker engine answers (starting one if needed, and stopping only that one), and
 # builds the offline test images. Set OMERO_STACK_STAGES to run some stages only
 # (e.g. "unit molecule").
-# With both stages, pytest (stage 3) runs beside the Molecule scenarios but `stack`, which
-# starts when pytest has passed: each waits on Docker and subprocesses more than on a CPU,
-# so on CI's 2 cores the suite is ~10 min shorter. OMERO_STACK_SERIAL=1 runs them one
-# after the other.
+# With both stages, pytest (stage 3) runs beside the `stack` scenario, the last and longest
+# (about a third of CI's 2 cores is idle while it runs), at the lowest priority (nice 19)
+# so that it takes only what the scenario leaves; the other scenarios run alone before
+# (their nested runs on three hosts slow down most under load). Its output is printed and
+# its result counted when `stack` ends. OMERO_STACK_SERIAL=1 runs the stages one after the
+# other.
 source "$(dirname "$0")/common.sh"
 stages="${OMERO_STACK_STAGES:-lint sanity unit molecule}"
 t0=$SECONDS
@@ -29,8 +31,17 @@ beside=""
 if [ -z "${OMERO_STACK_SERIAL:-}" ] && [[ " $stages " == *" unit "* ]] && [[ " $stages " == *" molecule "* ]]; then
   beside=1
 fi
-pytest_pid=""
+pytest_pid="" pytest_deferred="" pytest_args=()
 pytest_log="$OMERO_STACK_CACHE/logs/pytest.log"
+# pytest in the background, beside the stack scenario (see above).
+start_pytest() {
+  [ -n "$pytest_deferred" ] || return 0
+  pytest_deferred=""
+  mkdir -p "$(dirname "$pytest_log")"
+  log "stage unit: pytest runs beside the scenarios that follow, at nice 19 (output: $pytest_log)"
+  nice -n 19 pytest "${pytest_args[@]}" >"$pytest_log" 2>&1 &
+  pytest_pid=$!
+}
 # The pytest started beside the Molecule stage: its output, and its failure as the unit stage's.
 wait_pytest() {
   [ -n "$pytest_pid" ] || return 0
@@ -90,15 +101,9 @@ for s in $stages; do
       # tests/integration/images/test_omero_modules_on_standin.py runs it on the stand-in.
       pytest_args=(-q -p no:cacheprovider tests/unit tests/integration --ignore=tests/integration/omero)
       if [ -n "$beside" ]; then
-        # Every image the Molecule stage needs is built before anything runs beside.
-        "$REPO_ROOT/tests/images/omero-web/build.sh" >/dev/null
-        mkdir -p "$(dirname "$pytest_log")"
-        # At a lower priority: the scenarios beside it are the longer path, and their
-        # nested runs slow down most under load (a multinode no-op run: 60 s alone, 250 s
-        # beside pytest at the same priority).
-        log "pytest runs beside the Molecule scenarios, niced (output: $pytest_log)"
-        nice -n 10 pytest "${pytest_args[@]}" >"$pytest_log" 2>&1 &
-        pytest_pid=$!
+        # Started by the Molecule stage, before the stack scenario (start_pytest).
+        log "stage unit: pytest will run beside the stack scenario"
+        pytest_deferred=1
       else
         pytest "${pytest_args[@]}"
       fi
@@ -125,8 +130,9 @@ for s in $stages; do
       if [[ " ${scenarios[*]} " == *" harness "* ]]; then
         "$REPO_ROOT/tools/harness-selfcheck.sh" "$venv"
       fi
-      wait_pytest
+      start_pytest
       [ "${#last[@]}" -eq 0 ] || "$REPO_ROOT/tools/molecule-all.sh" "$venv" "${last[@]}"
+      wait_pytest
       ;;
     *) die "unknown stage $s" ;;
   esac
