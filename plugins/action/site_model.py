@@ -11,10 +11,12 @@ import fcntl
 import hashlib
 import json
 import os
+import subprocess
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+from ansible_collections.omero_docker.stack.plugins.module_utils import app_wheel
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import accounts
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
@@ -27,6 +29,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.mode
     build_site_model,
     secrets_needed,
 )
+from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import PluginError
 
 SITE_VARIABLES = DICT_VARIABLES + LIST_VARIABLES
 
@@ -130,7 +133,38 @@ class ActionModule(ActionBase):
             found[spec] = {"path": path, "sha256": digest.hexdigest()}
             if spec in scripts:
                 found[spec]["content"] = _text(path)
+        for plugin in site.get("omero_web_plugins") or []:
+            if isinstance(plugin, dict) and "src" in plugin and not app_wheel.src_problem(plugin["src"]):
+                found.setdefault(app_wheel.src_key(plugin["src"]), self._app_folder(plugin))
         return found
+
+    def _app_folder(self, plugin):
+        """A plain app folder (omero_web_plugins[].src) packaged as a wheel in the controller's
+        cache: {path, sha256, requires}, {problem}, or None when the folder is not found."""
+        src = plugin["src"]
+        cache = app_wheel.controller_cache()
+        try:
+            if isinstance(src, dict):
+                folder = app_wheel.git_checkout(src, cache, self._run_local)
+            else:
+                try:
+                    folder = src if os.path.isabs(src) else self._find_needle("files", src)
+                except AnsibleError:
+                    return None
+                if not os.path.isdir(folder):
+                    return None
+            packed = app_wheel.pack(folder, str(plugin.get("name") or plugin.get("app")), str(plugin.get("app")),
+                                    plugin.get("version"))
+            path = app_wheel.write_wheel(packed, cache)
+        except (PluginError, OSError, UnicodeDecodeError) as exc:
+            return {"problem": to_text(exc)}
+        return {"path": path, "sha256": packed["sha256"], "requires": packed["requires"]}
+
+    @staticmethod
+    def _run_local(argv, cwd):
+        proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False,
+                              env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+        return proc.returncode, proc.stdout, proc.stderr
 
     @staticmethod
     def _store_path(site):

@@ -25,6 +25,9 @@ description:
     controller in C(omero_site_secrets_store) (default C(~/.local/share/omero_docker_stack/sites/<site>/secrets.yml),
     or under C($XDG_DATA_HOME)), mode 0600. A secret an external server holds (the password of an existing
     database given as C(omero_services.database.external)) is never generated, it must be in C(omero_secrets).
+  - OMERO.web plugins given as plain app folders (C(omero_web_plugins[].src), a folder or a git repository's folder
+    at a commit) are packaged here as wheels in the controller's cache (C(~/.cache/omero-docker-stack), or under
+    C($XDG_CACHE_HOME)); their C(requirements.txt) must be pinned.
   - This is an action plugin; it runs on the controller and needs no connection to the host.
 version_added: 0.1.0
 author:

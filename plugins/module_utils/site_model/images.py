@@ -30,6 +30,7 @@ import os
 import posixpath
 import re
 
+from ansible_collections.omero_docker.stack.plugins.module_utils.app_wheel import src_key, src_problem
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.external import provided
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.image_refs import image_reference
 from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import PluginError, parse_requirement
@@ -134,16 +135,36 @@ def wheel_copy(spec, local_files):
                                                    "sha256": info["sha256"]}
 
 
+def app_copy(plugin, local_files):
+    """A plugin given as a plain app folder (``src``), packaged as a wheel on the controller
+    (module_utils/app_wheel.py): (in-image path, copy entry, its pinned requirements) or None."""
+    info = local_files.get(src_key(plugin.get("src"))) if isinstance(plugin, dict) else None
+    if not info or info.get("problem") or not info.get("path"):
+        return None
+    base = posixpath.basename(info["path"])
+    return (posixpath.join(WHEELS_IN_IMAGE, base), {"src": info["path"], "dest": "wheels/" + base,
+                                                    "sha256": info["sha256"]}, list(info.get("requires") or []))
+
+
+# Keys of an omero_web_plugins entry that the image holds otherwise (or not at all).
+_SITE_ONLY_KEYS = ("requires", "secret_settings", "src", "version")
+
+
 def web_requirements(plugins, extra, local_files):
     """requirements.txt lines, copies, and the plugin list as the image holds it."""
     lines, copies, in_image = [], [], []
     for plugin in plugins:
-        entry = dict((k, v) for k, v in plugin.items() if k not in ("requires", "secret_settings"))
+        entry = dict((k, v) for k, v in plugin.items() if k not in _SITE_ONLY_KEYS)
         pip = plugin.get("pip")
         wheel = wheel_copy(pip, local_files)
+        app = app_copy(plugin, local_files)
         if wheel:
             entry["pip"], copy_entry = wheel
             copies.append(copy_entry)
+        elif app:
+            entry["pip"], copy_entry, pins = app
+            copies.append(copy_entry)
+            lines.extend(pins)
         if entry.get("pip"):
             lines.append(entry["pip"])
         lines.extend(plugin.get("requires") or [])
@@ -177,6 +198,27 @@ def _local_file(spec, local_files, var, errors):
     return True
 
 
+def _app_folder(plugin, local_files, var, errors):
+    """A plugin's ``src`` (plain app folder): well formed, found and packaged on the controller."""
+    if "src" not in plugin:
+        if plugin.get("version") is not None:
+            errors.append((var + ".version", "is the version of a packaged app folder: only with src"))
+        return
+    problem = src_problem(plugin["src"])
+    if problem:
+        errors.append((var + ".src", problem))
+        return
+    if plugin.get("pip") is not None:
+        errors.append((var + ".src", "give either pip (a distribution) or src (a plain app folder), not both"))
+        return
+    info = local_files.get(src_key(plugin["src"]))
+    if info is None:
+        errors.append((var + ".src", "app folder '%s' was not found on the controller (looked in the playbook's "
+                                     "files/ directories and as a path)" % src_key(plugin["src"])))
+    elif info.get("problem"):
+        errors.append((var + ".src", "cannot be packaged: %s" % info["problem"]))
+
+
 def validate_inputs(site, plugins, local_files, errors):
     """Pins of CLI plugins, plugin dependencies and package names (errors name the variable)."""
     cli = site.get("omero_server_cli_plugins") or []
@@ -196,6 +238,7 @@ def validate_inputs(site, plugins, local_files, errors):
             continue
         var = "omero_web_plugins[%d]" % i
         _local_file(plugin.get("pip"), local_files, var + ".pip", errors)
+        _app_folder(plugin, local_files, var, errors)
         requires = plugin.get("requires")
         if requires is not None and not isinstance(requires, list):
             errors.append((var + ".requires", "must be a list of pinned requirements (NAME==VERSION)"))
@@ -204,6 +247,44 @@ def validate_inputs(site, plugins, local_files, errors):
             problem = requirement_problem(spec)
             if problem:
                 errors.append(("%s.requires[%d]" % (var, j), problem))
+
+
+def _web_pins(plugins, local_files):
+    """(variable, requirement) of every pip line of the web plugins, where it comes from."""
+    out = []
+    for i, plugin in enumerate(plugins):
+        if not isinstance(plugin, dict):
+            continue
+        var = "omero_web_plugins[%d]" % i
+        app = app_copy(plugin, local_files)
+        out += [(var + ".src (its requirements.txt)", pin) for pin in (app[2] if app else [])]
+        if isinstance(plugin.get("pip"), str):
+            out.append((var + ".pip", plugin["pip"]))
+        if isinstance(plugin.get("requires"), list):
+            out += [("%s.requires[%d]" % (var, j), spec) for j, spec in enumerate(plugin["requires"])]
+    return out
+
+
+def pin_conflicts(services, site, local_files, errors):
+    """Two pins of one distribution in the web image (pip would fail the build): refused, naming both."""
+    plugins = site.get("omero_web_plugins") if isinstance(site.get("omero_web_plugins"), list) else []
+    builds = [svc["build"] for name, svc in sorted(services.items()) if svc.get("enabled")
+              and (svc.get("build") or {}).get("inputs") == "web_plugins"]
+    extra = [("the web image's own requirement with %s" % dep, r) for build in builds[:1]
+             for dep, reqs in sorted((build.get("requirements_with") or {}).items())
+             if dep in provided(services) for r in reqs]
+    seen = {}
+    for var, spec in extra + _web_pins(plugins, local_files):
+        try:
+            req = parse_requirement(spec)
+        except PluginError:
+            continue  # reported where the requirement is checked
+        if req["kind"] != "pypi":
+            continue
+        first = seen.setdefault(req["name"], (var, req["version"]))
+        if first[1] != req["version"]:
+            errors.append((var, "%s conflicts with %s==%s of %s: the web image holds one version of each "
+                                "distribution" % (spec, req["name"], first[1], first[0])))
 
 
 def _web_plugin_inputs(build, provided_services, site, local_files):

@@ -137,6 +137,7 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     groups, users = accounts.site_accounts(site, errors)
     errors.extend(omero_values.backend_problems(site.get("omero_web_config"), services))
     imagelib.validate_inputs(site, raw_plugins, local_files, errors)
+    imagelib.pin_conflicts(services, site, local_files, errors)
     in_image_plugins = [] if errors else pluginlib.in_image(raw_plugins, local_files)
     if errors:
         raise SiteModelError(errors)

@@ -85,6 +85,24 @@ def site_settings(site, errors):
     return settings
 
 
+# A database or role name: every statement and command of the collection quotes it (psql's
+# :"name", community.postgresql, argv), so PostgreSQL's quoted identifiers are accepted, like the
+# reference stack's `omero-plugin`, within what the other places that carry it take as they are:
+# the JDBC URL OMERO.server builds, the exporter's DSN, the dump file names of pg-maintenance, and
+# command lines (no leading '-').
+_PG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def pg_name_problem(name):
+    """Why ``name`` cannot be a database or role name of the site, or None."""
+    if not isinstance(name, str) or not _PG_NAME_RE.match(name):
+        return ("'%s' is not a database or role name the site can use: a letter or '_', then letters, digits, "
+                "'_', '-' or '.' (e.g. omero_plugin or omero-plugin)" % (name,))
+    if len(name.encode("utf-8")) > 63:
+        return "'%s' is longer than PostgreSQL's 63 bytes" % (name,)
+    return None
+
+
 def _check_site_identity(settings, errors):
     name = settings["omero_site_name"]
     if not isinstance(name, str) or not _SITE_NAME_RE.match(name):
@@ -115,8 +133,9 @@ def _check_site_values(settings, errors):
 
 def _check_site_scalars(settings, errors):
     for key in ("omero_site_db_name", "omero_site_db_user", "omero_site_plugin_db_name", "omero_site_plugin_db_user"):
-        if not isinstance(settings[key], str) or not re.match(r"^[a-z_][a-z0-9_]{0,62}$", settings[key]):
-            err(errors, key, "'%s' is not a PostgreSQL identifier (lower case, [a-z0-9_])" % (settings[key],))
+        problem = pg_name_problem(settings[key])
+        if problem:
+            err(errors, key, problem)
     if not isinstance(settings["omero_site_generate_secrets"], bool):
         err(errors, "omero_site_generate_secrets", "must be true or false")
     if not isinstance(settings["omero_site_paths"], dict):

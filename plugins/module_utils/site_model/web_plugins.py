@@ -31,12 +31,17 @@ WEB_PLUGINS_FILE_NAME = "20-plugins.omero"
 
 
 # Keys of an omero_web_plugins entry the images stage reads besides the module's.
-SITE_KEYS = ("requires", "secret_settings")
+SITE_KEYS = ("requires", "secret_settings", "src", "version")
 
 
 def _as_in_image(plugin, local_files):
     """An entry as the site image holds it: a wheel found on the controller at its in-image
     path; one not found has no pip here (images.py reports it)."""
+    if isinstance(plugin, dict) and "src" in plugin and plugin.get("pip") is None:
+        # a plain app folder: the wheel packaged from it on the controller (images.py reports
+        # a folder that was not found or cannot be packaged)
+        app = imagelib.app_copy(plugin, local_files)
+        return dict(plugin, pip=app[0] if app else None)
     if not isinstance(plugin, dict) or not imagelib.is_wheel_file(plugin.get("pip")):
         return plugin
     wheel = imagelib.wheel_copy(plugin["pip"], local_files)

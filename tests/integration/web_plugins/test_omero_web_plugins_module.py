@@ -251,3 +251,30 @@ def test_verification_loads_what_the_next_start_will_load(tmp_path):
     # A first run: the registration file does not exist yet but is loaded in its place.
     (config / "20-plugins.omero").unlink()
     assert mod.startup_config_text(str(config / "20-plugins.omero"), new, environ={}).splitlines()[1] == new.strip()
+
+
+def test_a_plain_app_folder_packaged_by_the_collection_installs_and_verifies(env, wheels, tmp_path):
+    """A folder with no packaging (issue 17), packaged by module_utils/app_wheel.py as the
+    site model does: pip installs it with its pinned requirement, the app and its urls import."""
+    from ansible_collections.omero_docker.stack.plugins.module_utils import app_wheel
+
+    folder = tmp_path / "omeroweb_upload"
+    (folder / "templates").mkdir(parents=True)
+    (folder / "__init__.py").write_text("")
+    (folder / "urls.py").write_text("import beta_app\nurlpatterns = []\n")
+    (folder / "templates" / "index.html").write_text("<p>upload</p>\n")
+    (folder / "requirements.txt").write_text("beta-plugin==0.3\n")
+    packed = app_wheel.pack(str(folder), "omeroweb-upload", "omeroweb_upload")
+    wheel = Path(app_wheel.write_wheel(packed, str(tmp_path / "cache")))
+    result = run(env, [plugin("upload", wheel, "omeroweb_upload", top_link={"label": "Upload", "url": "x"})],
+                 pip_args=["--no-index", "--find-links", str(wheels["beta"].parent)])
+    assert result["changed"] and set(result["verified"]) == {"omeroweb_upload"}
+    dists = mod.installed_distributions(env["python"])
+    assert dists["omeroweb-upload"]["version"] == packed["version"] and dists["beta-plugin"]["version"] == "0.3"
+    template = Path(env["site"]) / "omeroweb_upload" / "templates" / "index.html"
+    assert template.read_text() == "<p>upload</p>\n"
+    # the same folder again: the same wheel, nothing to do
+    again = app_wheel.pack(str(folder), "omeroweb-upload", "omeroweb_upload")
+    assert app_wheel.write_wheel(again, str(tmp_path / "cache")) == str(wheel)
+    assert not run(env, [plugin("upload", wheel, "omeroweb_upload", top_link={"label": "Upload", "url": "x"})],
+                   pip_args=["--no-index", "--find-links", str(wheels["beta"].parent)])["changed"]

@@ -260,3 +260,69 @@ def test_web_without_a_server_is_a_valid_site():
     assert "omeroserver" not in model["images"]
     server_list = next(o for o in model["omero"]["web"] if o["property"] == "omero.web.server_list")
     assert "omeroserver" in server_list["value"]
+
+
+def test_a_plain_app_folder_is_installed_from_its_packaged_wheel_with_its_pins(tmp_path):
+    """omero_web_plugins[].src (issue 17): the action plugin packages the folder on the
+    controller (module_utils/app_wheel.py); the model copies that wheel, pins its requirements."""
+    wheel = tmp_path / "omeroweb_upload-0+src.0123456789ab-py3-none-any.whl"
+    wheel.write_bytes(b"packaged")
+    digest = hashlib.sha256(b"packaged").hexdigest()
+    local = {"plugins/omeroweb_upload": {"path": str(wheel), "sha256": digest, "requires": ["redis==6.4.0"]}}
+    plugins = copy.deepcopy(PLUGINS) + [{"name": "omeroweb-upload", "app": "omeroweb_upload",
+                                         "src": "plugins/omeroweb_upload",
+                                         "top_link": {"label": "Upload", "url": "upload_index"}}]
+    model = build(site_with(omero_web_plugins=plugins), local_files=local)
+    web = model["images"]["omeroweb"]
+    assert web["copies"] == [{"src": str(wheel), "dest": "wheels/" + wheel.name, "sha256": digest}]
+    lines = requirements(model).splitlines()
+    assert lines[3:5] == ["redis==6.4.0", "/opt/omero-stack/wheels/" + wheel.name]
+    registered = model["web_registration"]["plugins"][-1]
+    assert registered["pip"] == "/opt/omero-stack/wheels/" + wheel.name
+    assert "src" not in registered and registered["top_link"]["label"] == "Upload"
+    # a changed folder (another wheel) gives another web image, nothing else
+    other = {"plugins/omeroweb_upload": dict(local["plugins/omeroweb_upload"], sha256="0" * 64)}
+    changed = build(site_with(omero_web_plugins=plugins), local_files=other)
+    assert {n for n in tags(model) if tags(model)[n] != tags(changed)[n]} == {"omeroweb"}
+
+
+def test_app_folder_problems_name_the_variable(tmp_path):
+    base = copy.deepcopy(PLUGINS)
+    entry = {"name": "omp", "app": "omp", "src": "plugins/omp"}
+    errors = errors_of(site_with(omero_web_plugins=[*base, entry]), local_files={})
+    assert "app folder 'plugins/omp' was not found on the controller" in errors["omero_web_plugins[3].src"]
+    problem = {"plugins/omp": {"problem": "omp/requirements.txt line 1: 'celery' is not pinned"}}
+    errors = errors_of(site_with(omero_web_plugins=[*base, entry]), local_files=problem)
+    assert errors["omero_web_plugins[3].src"] == ("cannot be packaged: omp/requirements.txt line 1: 'celery' is "
+                                                  "not pinned")
+    errors = errors_of(site_with(omero_web_plugins=[*base, dict(entry, pip="omp==1.0")]), local_files={})
+    assert "not both" in errors["omero_web_plugins[3].src"]
+    errors = errors_of(site_with(omero_web_plugins=[*base, dict(entry, src={"git": "https://x.org/r", "commit":
+                                                                               "main"})]))
+    assert "40-hex" in errors["omero_web_plugins[3].src"]
+    errors = errors_of(site_with(omero_web_plugins=[*base, {"name": "omp", "app": "omp", "pip": "omp==1.0",
+                                                            "version": "1.0"}]))
+    assert "only with src" in errors["omero_web_plugins[3].version"]
+
+
+def test_two_pins_of_one_distribution_are_refused_naming_both(tmp_path):
+    local = {"plugins/omp": {"path": str(tmp_path / "omp-0+src.0123456789ab-py3-none-any.whl"), "sha256": "0" * 64,
+                             "requires": ["redis==5.2.1", "numpy==2.2.6"]}}
+    plugins = copy.deepcopy(PLUGINS) + [{"name": "omp", "app": "omp", "src": "plugins/omp"}]
+    plugins[1]["requires"] = ["NumPy==2.3.0"]
+
+    def problems(site):
+        with pytest.raises(SiteModelError) as info:
+            build(site, local_files=local)
+        return sorted(info.value.errors)
+
+    where = "omero_web_plugins[3].src (its requirements.txt)"
+    assert problems(site_with(omero_web_plugins=plugins)) == [
+        (where, "numpy==2.2.6 conflicts with numpy==2.3.0 of omero_web_plugins[1].requires[0]: the web image holds "
+                "one version of each distribution"),
+        (where, "redis==5.2.1 conflicts with redis==6.4.0 of the web image's own requirement with redis: the web "
+                "image holds one version of each distribution")]
+    # without Redis the web image does not install redis: only the numpy conflict is left
+    site = site_with(omero_web_plugins=plugins)
+    site["omero_services"] = {"redis": {"enabled": False}, "redis-exporter": {"enabled": False}}
+    assert [m.split(" conflicts")[0] for v, m in problems(site)] == ["numpy==2.2.6"]

@@ -146,3 +146,15 @@ def test_cpus_never_raise_a_traceback():
         result = build_or_error({"omero_services": {"redis": {"resources": {"cpus": value}}}})
         if value is not None:
             assert "omero_services.redis.resources.cpus" in result
+
+
+@pytest.mark.parametrize("name", ["omero-plugin", "Omero_Lab", "omero.v5", "_omero", "a" * 63])
+def test_database_and_role_names_postgresql_takes_quoted(name):
+    """The reference stack's `omero-plugin` (issue 17): every consumer quotes the name."""
+    model = build({"omero_site_db_name": name, "omero_site_db_user": name, "omero_site_plugin_db_name": name,
+                   "omero_site_plugin_db_user": name})
+    env = dict((f["service"], f["env"]) for f in model["env_files"])
+    assert env["database_plugin"]["POSTGRES_DB"] == env["database_plugin"]["POSTGRES_USER"] == name
+    assert env["database"]["POSTGRES_DB"] == name
+    assert env["postgres-exporter-plugin"]["DATA_SOURCE_URI"].endswith("/%s?sslmode=disable" % name)
+    assert {(d["user"], d["database"]) for d in model["databases"].values()} == {(name, name)}

@@ -1,0 +1,7 @@
+"""URLs of the plain app folder of stories/plugin_change.yml (no packaging of its own)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [path("", views.index, name="e2e_plain_app_index")]
