@@ -5,7 +5,8 @@
 # Secrets as files, by the convention of the Orthanc images: every file directly under
 # /run/secrets whose name is an environment variable's (CONFIG_omero_db_pass, ROOTPASS,
 # CONFIG_omero_web_secret__key) becomes that variable, with the file's content (trailing
-# newlines dropped), for the image's own entrypoint only. The site images install this
+# newlines dropped), for the image's own entrypoint only (or the program OMERO_STACK_ENTRYPOINT
+# names, see the end). The site images install this
 # script as /usr/local/bin/entrypoint.sh and the image's entrypoint as entrypoint-image.sh,
 # so whatever runs it (dumb-init or not) and the image's CMD stay as the image has them.
 #
@@ -30,4 +31,12 @@ if [ -d "$dir" ]; then
         export "$name=$value"
     done
 fi
-exec /usr/local/bin/entrypoint-image.sh "$@"
+# A companion service of the same image (a web plugin's worker) names another program to run
+# instead of the image's entrypoint (files/images/omero-web/run-command.sh); only one the site
+# image installs under /usr/local/libexec/omero-stack/.
+next="${OMERO_STACK_ENTRYPOINT:-/usr/local/bin/entrypoint-image.sh}"
+case "$next" in
+    /usr/local/bin/entrypoint-image.sh|/usr/local/libexec/omero-stack/*) ;;
+    *) echo "secrets-env: OMERO_STACK_ENTRYPOINT=$next is not a program of the site image" >&2; exit 2 ;;
+esac
+exec "$next" "$@"

@@ -82,6 +82,7 @@ SERVICE = _record({
     "external_env": _map(_map(_STR)),
     "omero_config": _enum("server", "server_ro", "web"),
     "image_of": _STR,
+    "worker_of": _STR,
     "swarm": _record({"label": _STR, "mode": _enum("replicated", "global")}),
     "read_only_copies": _record({"read_only_path": _STR, "own_path": _STR}, ("read_only_path", "own_path")),
     "omero_config_dir": _STR,

@@ -147,7 +147,7 @@ def app_copy(plugin, local_files):
 
 
 # Keys of an omero_web_plugins entry that the image holds otherwise (or not at all).
-_SITE_ONLY_KEYS = ("requires", "secret_settings", "src", "version")
+_SITE_ONLY_KEYS = ("requires", "secret_settings", "src", "version", "env", "secret_env", "mounts", "worker")
 
 
 def web_requirements(plugins, extra, local_files):

@@ -54,6 +54,7 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.site_model impo
     omero_defaults,
     omero_values,
     placeholders,
+    plugin_runtime,
     ports,
     read_only,
     rotation,
@@ -89,11 +90,18 @@ __all__ = [
 ]
 
 
-def enabled_services(site, catalog=None):
-    """Names of the services the site enables (tolerant of other mistakes)."""
-    catalog = catalog or load_catalog()
+def _derived(site, catalog):
+    """The site and the catalog with the services the site adds (read-only servers, web plugin
+    workers) and what its web plugins need at run time (plugin_runtime.py)."""
     site = read_only.site_for(site, catalog)
     catalog = read_only.catalog_for(catalog, site)
+    site = plugin_runtime.site_for(site, catalog)
+    return site, plugin_runtime.catalog_for(catalog, site)
+
+
+def enabled_services(site, catalog=None):
+    """Names of the services the site enables (tolerant of other mistakes)."""
+    site, catalog = _derived(site, catalog or load_catalog())
     errors = []
     services = servicelib.from_catalog(catalog, site.get("omero_services"), errors)
     return servicelib.enabled(services)
@@ -102,9 +110,7 @@ def enabled_services(site, catalog=None):
 def secrets_needed(site, catalog=None):
     """Secret names the site needs and the collection may generate (tolerant of other
     mistakes), for the action plugin: never one an external server holds."""
-    catalog = catalog or load_catalog()
-    site = read_only.site_for(site, catalog)
-    catalog = read_only.catalog_for(catalog, site)
+    site, catalog = _derived(site, catalog or load_catalog())
     services = servicelib.from_catalog(catalog, site.get("omero_services"), [])
     return sorted(secretlib.generatable(catalog, services))
 
@@ -126,6 +132,7 @@ def _checked(site, secret_values, catalog, local_files, image_ids):
     pluginlib.secret_env(services, raw_plugins, catalog, errors)
     servicelib.secret_env_as_files(services)
     read_only.problems(site, catalog, services, errors)
+    plugin_runtime.problems(site, catalog, services, errors)
     servicelib.check_dependencies(services, errors)
     ports.published_ports(services, settings, errors)
     layout = pathlib_.site_paths(catalog, services, settings, errors)
@@ -179,9 +186,7 @@ def build_site_model(site, secret_values=None, catalog=None, generated=(), local
     by the action plugin). ``image_ids`` maps services to the
     ``{uid, gid}`` of their image's account, read on the host (see image_users.py).
     """
-    catalog = catalog or load_catalog()
-    site = read_only.site_for(dict(site or {}), catalog)
-    catalog = read_only.catalog_for(catalog, site)
+    site, catalog = _derived(dict(site or {}), catalog or load_catalog())
     checked = _checked(site, secret_values, catalog, local_files, image_ids)
 
     # ---- derivation (the description is valid from here on) ----

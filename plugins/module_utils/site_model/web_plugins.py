@@ -31,7 +31,7 @@ WEB_PLUGINS_FILE_NAME = "20-plugins.omero"
 
 
 # Keys of an omero_web_plugins entry the images stage reads besides the module's.
-SITE_KEYS = ("requires", "secret_settings", "src", "version")
+SITE_KEYS = ("requires", "secret_settings", "src", "version", "env", "secret_env", "mounts", "worker")
 
 
 def _as_in_image(plugin, local_files):
@@ -72,7 +72,7 @@ def _web(services, names):
 def secret_env(services, plugins, catalog, errors):
     """Plugin settings whose value is a site secret travel as CONFIG_* variables in
     OMERO.web's root-only env file (never in a rendered *.omero file)."""
-    web = _web(services, sorted(services))
+    webs = [services[n] for n in sorted(services) if services[n].get("omero_config") == "web"]
     for i, plugin in enumerate(plugins):
         given = plugin.get("secret_settings") if isinstance(plugin, dict) else None
         if given is None:
@@ -89,8 +89,9 @@ def secret_env(services, plugins, catalog, errors):
             elif sname not in catalog["secrets"]:
                 err(errors, "%s['%s']" % (var, prop), "'%s' is not a site secret; one of: %s"
                     % (sname, ", ".join(sorted(catalog["secrets"]))))
-            elif web is not None:
-                web["secret_env"][omero_config.config_env_name(prop)] = sname
+            else:  # OMERO.web and its plugins' workers (plugin_runtime.py), which load its settings
+                for web in webs:
+                    web["secret_env"][omero_config.config_env_name(prop)] = sname
 
 
 def registration_split(web_ops):

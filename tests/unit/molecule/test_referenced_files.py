@@ -2,7 +2,7 @@
 (`lookup('ansible.builtin.env', 'MOLECULE_PROJECT_DIRECTORY') ~ '/tests/helpers/x.py'`). A
 moved helper turns such a path into a background job that dies at once and a wait that
 times out far away from the cause (the stack scenario's concurrent_runs once waited two
-minutes for a lock no run could take). Every such path must name a file that exists.
+minutes for a lock no run could take). Every such path must name a file (or a folder) that exists.
 """
 
 import re
@@ -35,4 +35,4 @@ def test_a_referenced_file_exists(path, kind, target):
     base = REPO if kind == "PROJECT" else path.parent
     while kind == "SCENARIO" and base.parent.name != "molecule":
         base = base.parent
-    assert (base / target.lstrip("/")).is_file(), f"{path.relative_to(REPO)} references {target}"
+    assert (base / target.lstrip("/")).exists(), f"{path.relative_to(REPO)} references {target}"

@@ -27,6 +27,8 @@ EXCEPTIONS = {
     # The key `database` (a database name) of the catalog's database_role, not the service.
     (SITE_MODEL + "catalog_schema.py", "database"),
     (SITE_MODEL + "rotation.py", "database"),
+    # The message on a database or role name (omero_site_db_name, ...), not the service.
+    (SITE_MODEL + "site_settings.py", "database"),
     # OMERO.web's Python package (omeroweb.webclient, omeroweb.settings), not the service.
     ("plugins/module_utils/web_plugins.py", "omeroweb"),
     ("plugins/modules/omero_web_plugins.py", "omeroweb"),

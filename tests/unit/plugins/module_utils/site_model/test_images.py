@@ -74,7 +74,8 @@ def test_every_site_image_of_the_default_site():
     # pg-maintenance is built on the database's image, so pg_dump matches the server.
     assert model["images"]["pg-maintenance"]["base"] == model["compose"]["services"]["database"]["image"]
     paths = [f["path"] for f in web["files"]]
-    assert paths == ["Dockerfile", "common/pip-install.sh", "common/secrets-env.sh", "requirements.txt"]
+    assert paths == ["Dockerfile", "common/pip-install.sh", "common/secrets-env.sh", "requirements.txt",
+                     "run-command.sh"]
     assert "/srv/omero-test/build/omeroweb/ca" in web["directories"]
     assert "/srv/omero-test/build/omeroweb/requirements.txt" in web["expected_files"]
 
