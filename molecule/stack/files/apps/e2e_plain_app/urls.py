@@ -4,4 +4,7 @@ from django.urls import path
 
 from . import views
 
-urlpatterns = [path("", views.index, name="e2e_plain_app_index")]
+urlpatterns = [
+    path("", views.index, name="e2e_plain_app_index"),
+    path("task/", views.task, name="e2e_plain_app_task"),
+]
