@@ -52,6 +52,8 @@ _PLUGIN_PATH_RE = re.compile(r"^plugin_[a-z0-9_]+$")
 _RESERVED_PREFIXES = ("CONFIG_", "OMERO_STACK_")
 _RESERVED = ("TZ", "PATH", "HOME", "OMERODIR")
 WORKER_INFIX = "-worker-"
+# Mount targets that would hide the image.
+_HIDDEN = ("/", "/opt", "/opt/omero")
 # The site web image's entrypoint runs this instead of the image's own when it is set
 # (files/images/_common/secrets-env.sh): the image's startup steps but OMERO.web's start,
 # then the command (files/images/omero-web/run-command.sh).
@@ -200,7 +202,7 @@ def problems(site, catalog, services, errors):
         _env_problems(where, plugin, keys, seen, errors)
         _secret_env_problems(where, plugin, seen, errors)
         _mount_problems(where, plugin, catalog, targets, errors)
-        _worker_problems(where, plugin, services, web, keys, errors)
+        _worker_problems(where, plugin, (services, web, keys), errors)
 
 
 def _env_problems(where, plugin, keys, seen, errors):
@@ -263,8 +265,7 @@ def _mount_problems(where, plugin, catalog, targets, errors):
         if not isinstance(path, str) or not (path in catalog["paths"] or _PLUGIN_PATH_RE.match(path)):
             err(errors, item + ".path", "'%s' is not a site path (one of %s) or plugin_<name>" % (
                 path, ", ".join(sorted(p for p in catalog["paths"] if not p.startswith("plugin_")))))
-        if not isinstance(target, str) or not target.startswith("/") or posixpath.normpath(target) in ("/", "/opt",
-                                                                                                    "/opt/omero"):
+        if not isinstance(target, str) or not target.startswith("/") or posixpath.normpath(target) in _HIDDEN:
             err(errors, item + ".target", "must be an absolute path in the container, not / or /opt/omero")
         elif posixpath.normpath(target) in targets:
             err(errors, item + ".target", "%s is already mounted by %s" % (target, targets[posixpath.normpath(target)]))
@@ -274,7 +275,9 @@ def _mount_problems(where, plugin, catalog, targets, errors):
             err(errors, item + ".read_only", "must be true or false")
 
 
-def _worker_problems(where, plugin, services, web, keys, errors):
+def _worker_problems(where, plugin, site, errors):
+    """``site``: (services, the web service's name, the placeholders the site fills)."""
+    services, web, keys = site
     worker = plugin.get("worker")
     if worker is None:
         return

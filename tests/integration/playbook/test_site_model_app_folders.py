@@ -81,8 +81,8 @@ def test_folders_and_git_subdirectories_are_packaged_on_the_controller(tmp_path)
     run, out = _run(tmp_path, plugins)
     assert run.rc == 0, "\n".join(run.failures()) or run.output[-4000:]
     wheels = [c["src"] for c in out["copies"]]
-    assert [os.path.dirname(os.path.dirname(w)) for w in wheels] == [str(tmp_path / "cache" / "omero-docker-stack" /
-                                                                        "app-wheels")] * 2
+    cache = str(tmp_path / "cache" / "omero-docker-stack" / "app-wheels")
+    assert [os.path.dirname(os.path.dirname(w)) for w in wheels] == [cache, cache]
     lines = out["requirements"].splitlines()
     assert lines[:4] == ["redis==6.4.0", "/opt/omero-stack/wheels/" + os.path.basename(wheels[0]),
                          "redis==6.4.0", "/opt/omero-stack/wheels/" + os.path.basename(wheels[1])]

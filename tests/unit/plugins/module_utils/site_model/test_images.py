@@ -298,8 +298,8 @@ def test_app_folder_problems_name_the_variable(tmp_path):
                                                   "not pinned")
     errors = errors_of(site_with(omero_web_plugins=[*base, dict(entry, pip="omp==1.0")]), local_files={})
     assert "not both" in errors["omero_web_plugins[3].src"]
-    errors = errors_of(site_with(omero_web_plugins=[*base, dict(entry, src={"git": "https://x.org/r", "commit":
-                                                                               "main"})]))
+    bad_commit = dict(entry, src={"git": "https://x.org/r", "commit": "main"})
+    errors = errors_of(site_with(omero_web_plugins=[*base, bad_commit]))
     assert "40-hex" in errors["omero_web_plugins[3].src"]
     errors = errors_of(site_with(omero_web_plugins=[*base, {"name": "omp", "app": "omp", "pip": "omp==1.0",
                                                             "version": "1.0"}]))

@@ -123,8 +123,9 @@ def test_a_worker_runs_the_web_image_with_its_command_env_secrets_and_mounts():
     # only the web is probed
     assert "omeroweb-worker-omeroweb-upload" in model["enabled_services"]
     # a worker follows OMERO.web's settings, and its own over them
-    tuned = build(site_with(UPLOAD, omero_services={"omeroweb": {"resources": {"memory": "3g"}},
-                                                     "omeroweb-worker-omeroweb-upload": {"resources": {"memory": "1g"}}}))
+    tuned = build(site_with(UPLOAD, omero_services={
+        "omeroweb": {"resources": {"memory": "3g"}},
+        "omeroweb-worker-omeroweb-upload": {"resources": {"memory": "1g"}}}))
     assert tuned["compose"]["services"]["omeroweb"]["mem_limit"] == "3g"
     assert tuned["compose"]["services"]["omeroweb-worker-omeroweb-upload"]["mem_limit"] == "1g"
 
@@ -171,7 +172,8 @@ def test_two_plugins_that_disagree_and_a_worker_without_the_site_image():
     two = {"name": "b", "pip": "b==1.0", "app": "b_app", "env": {"SHARED": "2"}, "mounts": [
         {"path": "omero_server_logs", "target": "/OMERO"}]}
     errors = errors_of(site_with(one, two))
-    assert "conflicts with the value set by omero_web_plugins[0].env.SHARED" in errors["omero_web_plugins[1].env.SHARED"]
+    assert errors["omero_web_plugins[1].env.SHARED"] == ("conflicts with the value set by "
+                                                         "omero_web_plugins[0].env.SHARED")
     assert "already mounted by omero_web_plugins[0].mounts[0]" in errors["omero_web_plugins[1].mounts[0].target"]
     prebuilt = site_with(UPLOAD, omero_services={"omeroweb": {"build": False}})
     assert "does not build" in errors_of(prebuilt)["omero_web_plugins[0].worker"]
