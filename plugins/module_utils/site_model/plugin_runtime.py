@@ -205,14 +205,32 @@ def problems(site, catalog, services, errors):
         _worker_problems(where, plugin, (services, web, keys), errors)
 
 
+def _given(where, plugin, key, expected, errors):
+    """``plugin[key]`` when it is given and of the kind ``expected`` = (type, message says
+    otherwise); else None (and the problem named)."""
+    kind, message = expected
+    value = plugin.get(key)
+    if value is not None and not isinstance(value, kind):
+        err(errors, "%s.%s" % (where, key), message)
+        return None
+    return value
+
+
+def _settle(seen, setting, problem, errors):
+    """Report ``problem``, or one plugin setting a variable another set otherwise; else
+    remember who set it. ``setting``: (variable, where, value or ("secret", name))."""
+    var, where, value = setting
+    if not problem and var in seen and seen[var][1] != value:
+        problem = "conflicts with the value set by %s" % seen[var][0]
+    if problem:
+        err(errors, where, problem)
+    else:
+        seen.setdefault(var, (where, value))
+
+
 def _env_problems(where, plugin, keys, seen, errors):
-    env = plugin.get("env")
-    if env is None:
-        return
-    if not isinstance(env, dict):
-        err(errors, where + ".env", "must be a dictionary of environment variables to values")
-        return
-    for var, value in env.items():
+    env = _given(where, plugin, "env", (dict, "must be a dictionary of environment variables to values"), errors)
+    for var, value in (env or {}).items():
         var_where = "%s.env.%s" % (where, var)
         problem = _var_problem(var)
         if not problem and not _plain(value):
@@ -220,42 +238,21 @@ def _env_problems(where, plugin, keys, seen, errors):
         if not problem and "\n" in str(value):
             problem = "must be a single line"
         problem = problem or _placeholder_problem(value, keys)
-        if not problem and var in seen and seen[var][1] != value:
-            problem = "conflicts with the value set by %s" % seen[var][0]
-        if problem:
-            err(errors, var_where, problem)
-        else:
-            seen.setdefault(var, (var_where, value))
+        _settle(seen, (var, var_where, value), problem, errors)
 
 
 def _secret_env_problems(where, plugin, seen, errors):
-    given = plugin.get("secret_env")
-    if given is None:
-        return
-    if not isinstance(given, dict):
-        err(errors, where + ".secret_env", "must map environment variables to secret names, e.g. {OMP_DATA_PASS: "
-                                           "plugin_db_password}")
-        return
-    for var, sname in given.items():
+    given = _given(where, plugin, "secret_env", (dict, "must map environment variables to secret names, e.g. "
+                                                       "{OMP_DATA_PASS: plugin_db_password}"), errors)
+    for var, sname in (given or {}).items():
         var_where = "%s.secret_env.%s" % (where, var)
         problem = _var_problem(var) or name_problem(sname)
-        marker = ("secret", sname)
-        if not problem and var in seen and seen[var][1] != marker:
-            problem = "conflicts with %s, which sets it too" % seen[var][0]
-        if problem:
-            err(errors, var_where, problem)
-        else:
-            seen.setdefault(var, (var_where, marker))
+        _settle(seen, (var, var_where, ("secret", sname)), problem, errors)
 
 
 def _mount_problems(where, plugin, catalog, targets, errors):
-    mounts = plugin.get("mounts")
-    if mounts is None:
-        return
-    if not isinstance(mounts, list):
-        err(errors, where + ".mounts", "must be a list of {path, target, read_only}")
-        return
-    for j, mount in enumerate(mounts):
+    mounts = _given(where, plugin, "mounts", (list, "must be a list of {path, target, read_only}"), errors)
+    for j, mount in enumerate(mounts or []):
         item = "%s.mounts[%d]" % (where, j)
         if not isinstance(mount, dict) or set(mount) - {"path", "target", "read_only"}:
             err(errors, item, "must be {path, target, read_only} (path: a site path such as omero_data, or "
