@@ -86,6 +86,10 @@ WEB_OWNED = ("omero.web.apps", "omero.web.ui.top_links", "omero.web.open_with", 
              "omero.web.ui.right_plugins", "omero.web.ui.metadata_panes", "omero.web.caches",
              "omero.web.session_engine", "omero.web.application_server.port", "omero.web.logdir",
              "omero.web.server_list", "omero.web.secret_key")
+# The published ports users reach: (service, the collection's port name, the reference's
+# container port, None: its first published port), and the collection's host defaults.
+PORTS = (("omeroserver", "ssl", 4064), ("omeroweb", "http", None))
+DEFAULT_HOST_PORTS = {("omeroserver", "ssl"): 4064, ("omeroweb", "http"): 4090}
 _ENV_LINE_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 _SITE_NAME_RE = re.compile(r"[^a-z0-9_-]+")
 
@@ -153,6 +157,22 @@ def _paths(dotenv, notes):
         if dotenv.get(var):
             notes.append("%s (%s) is kept on the host but the collection does not mount it" % (var, dotenv[var]))
     return paths
+
+
+def _published(service, container):
+    """The host port a compose service publishes for ``container`` (None: its first one)."""
+    for entry in (service or {}).get("ports") or []:
+        if isinstance(entry, dict):
+            host, target = entry.get("published"), entry.get("target")
+        else:
+            parts = str(entry).split("/")[0].split(":")
+            host, target = (parts[-2], parts[-1]) if len(parts) >= 2 else (None, parts[-1])
+        try:
+            if host is not None and (container is None or int(target) == container):
+                return int(host)
+        except (TypeError, ValueError):
+            continue
+    return None
 
 
 def _database(service, default_name):
@@ -229,6 +249,10 @@ def describe(files, install_dir, base_dir):
     nofile = ((services["omeroserver"].get("ulimits") or {}).get("nofile"))
     if nofile:
         overrides["omeroserver"] = {"ulimits": {"nofile": nofile}}
+    for name, port, container in PORTS:
+        host = _published(services.get(name), container)
+        if host is not None and host != DEFAULT_HOST_PORTS[(name, port)]:
+            overrides.setdefault(name, {})["ports"] = {port: {"host": host}}
     off = sorted(n for n in ("portainer", "crowdsec", "cadvisor") if n in services)
     if off:
         notes.append("the reference runs %s, which the collection leaves off unless enabled "

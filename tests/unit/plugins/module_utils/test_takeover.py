@@ -100,3 +100,16 @@ def test_not_a_reference_installation():
         describe({}, "/opt/omero", "/srv/omero")
     with pytest.raises(TakeoverError, match="not the reference stack's compose file"):
         describe({"docker-compose.yml": "services: {web: {image: nginx}}\n"}, "/opt/omero", "/srv/omero")
+
+
+def test_published_ports_other_than_the_defaults_are_kept():
+    files = reference_stack.files()
+    files["docker-compose.yml"] = files["docker-compose.yml"].replace("4064:4064", "0.0.0.0:14064:4064").replace(
+        "4090:4090", "14090:4090")
+    services = describe(files, "/opt/omero", "/srv/omero")["site"]["omero_services"]
+    assert services["omeroserver"]["ports"] == {"ssl": {"host": 14064}}
+    assert services["omeroweb"] == {"ports": {"http": {"host": 14090}}}
+    described = describe(files, "/opt/omero", "/srv/omero")
+    model = build_site_model(described["site"], described["secrets"], local_files={})
+    assert [(p["published"], p["target"]) for p in model["compose"]["services"]["omeroweb"]["ports"]] == [
+        ("14090", 4080)]
