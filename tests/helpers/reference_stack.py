@@ -134,3 +134,29 @@ def write(root, install_dir=None, secrets=None):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     return texts
+
+
+def main(argv=None):
+    """``python tests/helpers/reference_stack.py DIR INSTALL_DIR IMAGES_JSON PORTS``: write a
+    reference install directory to DIR (its paths say INSTALL_DIR) with the images of
+    IMAGES_JSON ({postgres, omeroserver, omeroweb, redis}) and published ports
+    ``server,web`` (the Molecule story stories/takeover.yml runs it on a test host)."""
+    import json
+    import sys
+
+    root, install_dir, images, ports = (argv or sys.argv[1:])[:4]
+    server, web = ports.split(",")
+    texts = files(install_dir)
+    spec = compose(json.loads(images))
+    spec["services"]["omeroserver"]["ports"] = ["%s:4064" % server]
+    spec["services"]["omeroweb"]["ports"] = ["%s:4090" % web]
+    del spec["services"]["portainer"]
+    texts["docker-compose.yml"] = yaml.safe_dump(spec, sort_keys=False)
+    for rel, text in texts.items():
+        target = Path(root) / ("omero_data/omero_web_var/django_secret_key" if rel == "django_secret_key" else rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
