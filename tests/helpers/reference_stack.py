@@ -18,6 +18,12 @@ STRONG = {
 WEB_SECRET_KEY = "ref-django-key-" + "7" * 70
 
 
+def _pg_health(port):
+    """The reference's PostgreSQL healthcheck: over TCP, so not healthy while initdb runs."""
+    return {"test": ["CMD-SHELL", 'pg_isready -U "$$POSTGRES_USER" -d "$$POSTGRES_DB" -h 127.0.0.1 -p %d' % port],
+            "interval": "2s", "timeout": "10s", "retries": 60}
+
+
 def compose(images=None):
     """The reference's docker-compose.yml, reduced to what the takeover reads and the
     stand-in runs (the services and their settings of its commit 20c4728c)."""
@@ -33,6 +39,7 @@ def compose(images=None):
                                      "PGDATA": "/var/lib/postgresql/data/pgdata"}, **tz),
                 "networks": {"omero": {"aliases": ["database"]}},
                 "volumes": ["${OMERO_DATABASE_PATH:?set it}:/var/lib/postgresql/data:rw"],
+                "healthcheck": _pg_health(5432),
             },
             "database_plugin": {
                 "image": images["postgres"], "restart": "unless-stopped", "env_file": ["./env/omero_secrets.env"],
@@ -41,6 +48,7 @@ def compose(images=None):
                                      "PGDATA": "/var/lib/postgresql/data/pgdata", "PGPORT": "5433"}, **tz),
                 "networks": {"omero": {"aliases": ["database-plugin"]}},
                 "volumes": ["${OMERO_PLUGIN_DATABASE_PATH:?set it}:/var/lib/postgresql/data:rw"],
+                "healthcheck": _pg_health(5433),
             },
             "omeroserver": {
                 "image": images["omeroserver"], "restart": "unless-stopped", "hostname": "omeroserver",
