@@ -165,7 +165,7 @@ def _published(service, container):
         if isinstance(entry, dict):
             host, target = entry.get("published"), entry.get("target")
         else:
-            parts = str(entry).split("/")[0].split(":")
+            parts = str(entry).split("/", maxsplit=1)[0].split(":")
             host, target = (parts[-2], parts[-1]) if len(parts) >= 2 else (None, parts[-1])
         try:
             if host is not None and (container is None or int(target) == container):
