@@ -61,3 +61,20 @@ def named_list(items, var, errors, required=("name",)):
                 err(errors, ivar + ".name", "'%s' is listed twice" % name)
             names.add(name)
     return copy.deepcopy(list(items or []))
+
+
+def inherit_settings(site, template, names, not_inherited):
+    """``site``, or a copy whose ``omero_services`` gives each service of ``names`` (services the
+    site adds as copies of ``template``: read-only servers, plugin workers) the template's
+    settings but ``not_inherited``, under each one's own ``omero_services.<name>``."""
+    services = site.get("omero_services")
+    given = services.get(template) if isinstance(services, dict) and template else None
+    if not names or not isinstance(given, dict):
+        return site
+    inherited = dict((key, value) for key, value in given.items() if key not in not_inherited)
+    site = dict(site, omero_services=dict(services))
+    for name in names:
+        own = services.get(name)
+        site["omero_services"][name] = dict(inherited, **own) if isinstance(own, dict) else (
+            dict(inherited) if own is None else own)
+    return site

@@ -129,7 +129,11 @@ def wheel_copy(spec, local_files):
     """A wheel requirement given as a controller file: (in-image path, copy entry) or None."""
     if not is_wheel_file(spec) or spec not in local_files:
         return None
-    info = local_files[spec]
+    return _wheel_in_image(local_files[spec])
+
+
+def _wheel_in_image(info):
+    """A wheel found on the controller (``{path, sha256}``): its in-image path and copy entry."""
     base = posixpath.basename(info["path"])
     return posixpath.join(WHEELS_IN_IMAGE, base), {"src": info["path"], "dest": "wheels/" + base,
                                                    "sha256": info["sha256"]}
@@ -141,9 +145,7 @@ def app_copy(plugin, local_files):
     info = local_files.get(src_key(plugin.get("src"))) if isinstance(plugin, dict) else None
     if not info or info.get("problem") or not info.get("path"):
         return None
-    base = posixpath.basename(info["path"])
-    return (posixpath.join(WHEELS_IN_IMAGE, base), {"src": info["path"], "dest": "wheels/" + base,
-                                                    "sha256": info["sha256"]}, list(info.get("requires") or []))
+    return _wheel_in_image(info) + (list(info.get("requires") or []),)
 
 
 # Keys of an omero_web_plugins entry that the image holds otherwise (or not at all).

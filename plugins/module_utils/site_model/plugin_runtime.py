@@ -41,7 +41,8 @@ import posixpath
 import re
 
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import placeholders
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import err
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import err, inherit_settings
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.omero_config import scalar_text
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.secrets import name_problem
 from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins import canonical_name
 
@@ -100,8 +101,7 @@ def catalog_for(catalog, site):
     for plugin in plugins:
         label = str(plugin.get("name") or plugin.get("app"))
         env = plugin.get("env") if isinstance(plugin.get("env"), dict) else {}
-        svc["env"].update((k, v if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v))
-                          for k, v in env.items() if isinstance(k, str) and _plain(v))
+        svc["env"].update((k, scalar_text(v)) for k, v in env.items() if isinstance(k, str) and _plain(v))
         secret_env = plugin.get("secret_env") if isinstance(plugin.get("secret_env"), dict) else {}
         for var, sname in secret_env.items():
             if not isinstance(var, str) or name_problem(sname):
@@ -143,18 +143,8 @@ def site_for(site, catalog):
     settings (image, build, resources, uid, gid, env, ...) but its ports, under the
     worker's own (``omero_services.<web>-worker-<plugin>``)."""
     web = web_service(catalog)
-    services = site.get("omero_services")
-    given = services.get(web) if isinstance(services, dict) and web else None
     workers = [worker_name(web, p) for p in _plugins(site) if web and isinstance(p.get("worker"), dict)]
-    if not workers or not isinstance(given, dict):
-        return site
-    inherited = dict((k, v) for k, v in given.items() if k not in ("ports", "docker_socket", "healthcheck"))
-    site = dict(site, omero_services=dict(services))
-    for name in workers:
-        own = services.get(name)
-        site["omero_services"][name] = dict(inherited, **own) if isinstance(own, dict) else (
-            dict(inherited) if own is None else own)
-    return site
+    return inherit_settings(site, web, workers, ("ports", "docker_socket", "healthcheck"))
 
 
 def _var_problem(var):

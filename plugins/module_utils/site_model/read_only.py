@@ -36,7 +36,11 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import as_int, err
+from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.common import (
+    as_int,
+    err,
+    inherit_settings,
+)
 
 VARIABLE = "omero_site_read_only_servers"
 MAX_SERVERS = 9
@@ -112,17 +116,7 @@ def site_for(site, catalog):
     server's settings (image, build, resources, ulimits, env, uid, gid, ...), except its
     ports and whether it is enabled or external, under the read-only server's own."""
     number, name = count(site), template(catalog)
-    services = site.get("omero_services")
-    server = services.get(name) if isinstance(services, dict) else None
-    if not number or not isinstance(server, dict):
-        return site
-    inherited = dict((key, value) for key, value in server.items() if key not in INHERITED_NOT)
-    site = dict(site, omero_services=dict(services))
-    for copy_name in names(name, number):
-        own = services.get(copy_name)
-        site["omero_services"][copy_name] = dict(inherited, **own) if isinstance(own, dict) else (
-            dict(inherited) if own is None else own)
-    return site
+    return inherit_settings(site, name, names(name, number) if name else [], INHERITED_NOT)
 
 
 def _copy(server_svc, server, index, paths):
