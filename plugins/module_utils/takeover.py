@@ -22,7 +22,9 @@ The reference's layout (its repository at commit 20c4728c, docs/takeover.md):
 :func:`describe` returns the site variables, the secrets (carried as they are when the
 collection takes them, else left to be generated and rotated: the deploy changes a database
 role's password in place, the bootstrap root's, from the old value the takeover records),
-and notes on what the operator must review.
+and notes on what the operator must review. :func:`cross_check` compares that description
+with the reference's containers as they run (their ``docker inspect``): services not running,
+containers the compose file does not declare, other images, other data directories or ports.
 """
 
 from __future__ import annotations
@@ -90,8 +92,16 @@ WEB_OWNED = ("omero.web.apps", "omero.web.ui.top_links", "omero.web.open_with", 
 # container port, None: its first published port), and the collection's host defaults.
 PORTS = (("omeroserver", "ssl", 4064), ("omeroweb", "http", None))
 DEFAULT_HOST_PORTS = {("omeroserver", "ssl"): 4064, ("omeroweb", "http"): 4090}
+# Reference services the collection leaves off unless the site enables them.
+OFF_IN_SITE = ("portainer", "crowdsec", "cadvisor")
+# The labels Docker Compose gives the containers it creates.
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
 _ENV_LINE_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 _SITE_NAME_RE = re.compile(r"[^a-z0-9_-]+")
+# Compose's interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR:+other}, $VAR.
+_INTERPOLATION_RE = re.compile(
+    r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 class TakeoverError(ValueError):
@@ -115,6 +125,26 @@ def parse_env(text):
             value = value.split(" #", 1)[0].rstrip()
         values[key] = value
     return values
+
+
+def interpolate(text, env):
+    """``text`` of the compose file with the variables of ``env`` substituted as Docker Compose
+    does (one level: a default that holds a variable is taken as it is)."""
+    def _one(match):
+        dollar, name, operator, word, bare = match.groups()
+        if dollar:
+            return "$"
+        name = name or bare
+        value = env.get(name)
+        is_set = value is not None
+        if operator in (":-", ":+", ":?"):
+            is_set = bool(value)
+        if operator and operator.endswith("-"):
+            return value if is_set else word
+        if operator and operator.endswith("+"):
+            return word if is_set else ""
+        return value or ""
+    return _INTERPOLATION_RE.sub(_one, str(text))
 
 
 def _services(compose):
@@ -160,7 +190,8 @@ def _paths(dotenv, notes):
 
 
 def _published(service, container):
-    """The host port a compose service publishes for ``container`` (None: its first one)."""
+    """``(host port, container port)`` a compose service publishes for ``container`` (None:
+    its first published port); ``(None, None)`` when it publishes none."""
     for entry in (service or {}).get("ports") or []:
         if isinstance(entry, dict):
             host, target = entry.get("published"), entry.get("target")
@@ -169,10 +200,44 @@ def _published(service, container):
             host, target = (parts[-2], parts[-1]) if len(parts) >= 2 else (None, parts[-1])
         try:
             if host is not None and (container is None or int(target) == container):
-                return int(host)
+                return int(host), int(target)
         except (TypeError, ValueError):
             continue
-    return None
+    return None, None
+
+
+def _bind_mounts(service, dotenv):
+    """``[(host path, container path)]`` of a compose service's absolute bind mounts."""
+    mounts = []
+    for entry in (service or {}).get("volumes") or []:
+        if isinstance(entry, dict):
+            source, target = entry.get("source"), entry.get("target")
+        else:
+            parts = interpolate(entry, dotenv).split(":")
+            source, target = (parts[0], parts[1]) if len(parts) >= 2 else (None, None)
+        source = interpolate(source, dotenv) if source else ""
+        if source.startswith("/") and target:
+            mounts.append((posixpath.normpath(source), posixpath.normpath(str(target))))
+    return mounts
+
+
+def _declared(services, dotenv, paths):
+    """What the compose file declares of each service, as :func:`cross_check` compares it with
+    the running containers: ``{service: {"image": ..., "data": {container path: omero_site_paths
+    key}, "ports": {container port (text): host port}}}`` (the image interpolated from .env, None when
+    it has none; the mounts of the directories the site keeps; the ports of :data:`PORTS`)."""
+    keys = dict((path, key) for key, path in paths.items())
+    declared = {}
+    for name, service in services.items():
+        image = (service or {}).get("image")
+        data = dict((target, keys[source]) for source, target in _bind_mounts(service, dotenv) if source in keys)
+        ports = {}
+        for port_service, _port, container in PORTS:
+            host, target = _published(service, container) if port_service == name else (None, None)
+            if host is not None:
+                ports[str(target)] = host
+        declared[name] = {"image": interpolate(image, dotenv) if image else None, "data": data, "ports": ports}
+    return declared
 
 
 def _database(service, default_name):
@@ -210,10 +275,11 @@ def describe(files, install_dir, base_dir):
     a missing one: None), with the collection's own directory ``base_dir``.
 
     Returns ``{"site": {...}, "secrets": {...}, "generate": [...], "previous": {...}, "notes": [...],
-    "project": <compose project>}``: ``secrets`` holds the values the site takes as they are,
+    "project": <compose project>, "services": {...}}``: ``secrets`` holds the values the site takes as they are,
     ``generate`` names those the collection must generate (missing or too weak), ``previous``
     the reference's values of those it changes in place from a record (root's: the bootstrap's
-    record of the last root password that worked).
+    record of the last root password that worked), ``services`` what the compose file declares
+    of each service (:func:`_declared`, for :func:`cross_check`).
     """
     if not files.get("docker-compose.yml"):
         raise TakeoverError("%s/docker-compose.yml was not found: give the reference's install directory"
@@ -250,10 +316,10 @@ def describe(files, install_dir, base_dir):
     if nofile:
         overrides["omeroserver"] = {"ulimits": {"nofile": nofile}}
     for name, port, container in PORTS:
-        host = _published(services.get(name), container)
+        host, _target = _published(services.get(name), container)
         if host is not None and host != DEFAULT_HOST_PORTS[(name, port)]:
             overrides.setdefault(name, {})["ports"] = {port: {"host": host}}
-    off = sorted(n for n in ("portainer", "crowdsec", "cadvisor") if n in services)
+    off = sorted(n for n in OFF_IN_SITE if n in services)
     if off:
         notes.append("the reference runs %s, which the collection leaves off unless enabled "
                      "(omero_services.<name>.enabled: true)" % ", ".join(off))
@@ -275,4 +341,103 @@ def describe(files, install_dir, base_dir):
     previous = dict((n, carried[n]) for n in ROTATED_FROM_RECORD if n in carried)
     secrets = dict((n, v) for n, v in carried.items() if n not in generate)
     return {"site": site, "secrets": secrets, "generate": generate, "previous": previous, "notes": notes,
-            "project": project}
+            "project": project, "services": _declared(services, dotenv, site["omero_site_paths"])}
+
+
+def _image_ref(image):
+    """An image reference as Docker resolves it (``postgres`` and ``docker.io/library/postgres:latest``
+    are one image)."""
+    ref = str(image or "")
+    for prefix in ("docker.io/", "library/"):
+        if ref.startswith(prefix):
+            ref = ref[len(prefix):]
+    if "@" not in ref and ":" not in ref.rsplit("/", maxsplit=1)[-1]:
+        ref += ":latest"
+    return ref
+
+
+def _mount_source(mount):
+    return mount.get("Source") if mount.get("Type") == "bind" else "volume %s" % mount.get("Name")
+
+
+def _container_notes(name, declared, container, paths):
+    """The notes on one container of a declared service: its image, its data mounts, its ports."""
+    notes = []
+    config = container.get("Config") or {}
+    if declared["image"] and _image_ref(config.get("Image")) != _image_ref(declared["image"]):
+        notes.append("%s runs image %s, docker-compose.yml says %s (the compose file changed since it was started?): "
+                     "the description follows the compose file" % (name, config.get("Image"), declared["image"]))
+    mounts = dict((posixpath.normpath(m.get("Destination") or "/"), m) for m in container.get("Mounts") or [])
+    for target, key in sorted(declared["data"].items()):
+        source = _mount_source(mounts[target]) if target in mounts else None
+        if source is None or posixpath.normpath(source) != paths[key]:
+            notes.append("%s mounts %s at %s, but the site description's omero_site_paths.%s is %s: check which "
+                         "directory holds the data before the switch"
+                         % (name, source or "nothing", target, key, paths[key]))
+    bindings = (container.get("HostConfig") or {}).get("PortBindings") or {}
+    for target, host in sorted(declared["ports"].items()):
+        published = sorted(set(str(b.get("HostPort")) for b in bindings.get("%s/tcp" % target) or []))
+        if str(host) not in published:
+            notes.append("%s publishes container port %s on host port %s, docker-compose.yml (and the site "
+                         "description) on %d" % (name, target, ", ".join(published) or "none", host))
+    return notes
+
+
+def _by_service(containers, project, declared):
+    """The containers of compose project ``project`` by declared service, and a description of
+    each other one (its name, service and state)."""
+    by_service, undeclared = {}, []
+    for container in sorted(containers, key=lambda c: c.get("Name") or ""):
+        labels = (container.get("Config") or {}).get("Labels") or {}
+        if labels.get(PROJECT_LABEL) != project:
+            continue
+        service = labels.get(SERVICE_LABEL)
+        if service in declared:
+            by_service.setdefault(service, []).append(container)
+        else:
+            undeclared.append("%s (service %s, %s)" % ((container.get("Name") or "").lstrip("/"), service,
+                                                       (container.get("State") or {}).get("Status")))
+    return by_service, undeclared
+
+
+def cross_check(result, containers, engine_error=None):
+    """Notes on where the running reference differs from its description ``result`` (of
+    :func:`describe`): ``containers`` is the ``docker inspect`` of each container of its compose
+    project (None: the Docker engine did not answer, ``engine_error`` says why). The notes name
+    containers, images, paths and ports, never a container's environment (it holds secrets)."""
+    project = result["project"]
+    if containers is None:
+        return ["the running containers were not checked: the Docker engine did not answer (%s); the description "
+                "comes from the reference's files alone" % (engine_error or "no reason given")]
+    declared = result["services"]
+    by_service, undeclared = _by_service(containers, project, declared)
+    if not by_service and not undeclared:
+        return ["no container of compose project %s was found: the reference is stopped, or Compose named its "
+                "project otherwise (COMPOSE_PROJECT_NAME, name: in docker-compose.yml); the description comes from "
+                "its files alone" % project]
+    notes, stopped, unhealthy = [], [], []
+    paths = result["site"]["omero_site_paths"]
+    for service in sorted(declared):
+        states = [(c.get("State") or {}) for c in by_service.get(service, [])]
+        if not any(state.get("Status") == "running" for state in states):
+            why = ", ".join(sorted(set(str(state.get("Status")) for state in states))) or "no container"
+            stopped.append("%s (%s%s)" % (service, why, ", off in the site unless enabled"
+                                          if service in OFF_IN_SITE else ""))
+        if any((state.get("Health") or {}).get("Status") == "unhealthy" for state in states):
+            unhealthy.append(service)
+        for container in by_service.get(service, []):
+            notes += _container_notes((container.get("Name") or service).lstrip("/"), declared[service], container,
+                                      paths)
+    if stopped:
+        notes.insert(0, "services of docker-compose.yml not running: %s; the switch starts the site's services "
+                     "(those off in the site only when enabled)" % "; ".join(stopped))
+    if unhealthy:
+        notes.append("unhealthy now (their healthcheck fails): %s; look at them before the switch"
+                     % ", ".join(unhealthy))
+    if undeclared:
+        notes.append("containers of compose project %s that docker-compose.yml does not declare (started from an "
+                     "older compose file?): %s; the site does not run them, the switch removes them with the others"
+                     % (project, "; ".join(undeclared)))
+    return notes or ["all %d services of docker-compose.yml were checked against the running containers: each "
+                     "runs with the image, data directories and published ports the description says"
+                     % len(declared)]
