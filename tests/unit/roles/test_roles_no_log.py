@@ -1,5 +1,6 @@
-"""No task of the deploy and images roles, nor of playbooks/start.yml and stop.yml, prints
-a result that can carry a container's environment or a secret (issue 11, defect 11).
+"""No task of the deploy, images and takeover roles, nor of playbooks/start.yml and stop.yml,
+prints a result that can carry a container's environment or a secret (issue 11, defect 11;
+the takeover inspects the reference's containers, whose environment holds its secrets).
 
 Static: every task calling a module whose result holds a container's inspect or
 environment (docker_container, docker_container_info), a command's output inside a
@@ -20,7 +21,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FILES = sorted(
-    [p for role in ("deploy", "images") for p in (REPO_ROOT / "roles" / role / "tasks").glob("*.yml")]
+    [p for role in ("deploy", "images", "takeover") for p in (REPO_ROOT / "roles" / role / "tasks").glob("*.yml")]
     + [REPO_ROOT / "playbooks" / "start.yml", REPO_ROOT / "playbooks" / "stop.yml"]
 )
 SENSITIVE = {
@@ -71,4 +72,5 @@ def test_tasks_that_can_carry_secrets_are_no_log(path):
 def test_the_check_finds_the_sensitive_tasks():
     found = [_module(t) for p in FILES for t in _tasks(yaml.safe_load(p.read_text())) if _sensitive(t)]
     assert {"community.docker.docker_compose_v2", "community.docker.docker_container",
-            "community.docker.docker_container_exec", "omero_docker.stack.omero_web_plugins"} <= set(found)
+            "community.docker.docker_container_exec", "community.docker.docker_container_info",
+            "omero_docker.stack.omero_web_plugins"} <= set(found)

@@ -143,13 +143,14 @@ _MOUNTS = {
 _PORTS = {"omeroserver": {"4064/tcp": "4064"}, "omeroweb": {"4090/tcp": "4090"}}
 
 
-def _inspect(service, project="omero", status="running", health=None, image=None, mounts=None, ports=None):
+def _inspect(service, *, project="omero", status="running", health=None, image=None, mounts=None, ports=None):
     """`docker inspect` of the container Compose made for a service of tests/helpers/reference_stack.py."""
     spec = reference_stack.compose()["services"].get(service, {})
     state = {"Status": status, "Running": status == "running", "ExitCode": 0 if status == "running" else 137}
     if health:
         state["Health"] = {"Status": health, "FailingStreak": 0 if health == "healthy" else 5, "Log": []}
     ports = _PORTS.get(service, {}) if ports is None else ports
+    mounts = _MOUNTS.get(service, []) if mounts is None else mounts
     return {
         "Id": "c0ffee" + service, "Name": "/" + spec.get("container_name", "%s-%s-1" % (project, service)),
         "State": state,
@@ -160,7 +161,7 @@ def _inspect(service, project="omero", status="running", health=None, image=None
                               "com.docker.compose.container-number": "1"}},
         "HostConfig": {"PortBindings": dict((k, [{"HostIp": "", "HostPort": v}]) for k, v in ports.items())},
         "Mounts": [{"Type": "bind", "Source": src, "Destination": dst, "Mode": "rw", "RW": True,
-                    "Propagation": "rprivate"} for src, dst in (_MOUNTS.get(service, []) if mounts is None else mounts)],
+                    "Propagation": "rprivate"} for src, dst in mounts],
     }
 
 
