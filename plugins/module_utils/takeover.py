@@ -211,11 +211,10 @@ def _bind_mounts(service, dotenv):
     mounts = []
     for entry in (service or {}).get("volumes") or []:
         if isinstance(entry, dict):
-            source, target = entry.get("source"), entry.get("target")
+            source, target = interpolate(entry.get("source") or "", dotenv), entry.get("target")
         else:
             parts = interpolate(entry, dotenv).split(":")
-            source, target = (parts[0], parts[1]) if len(parts) >= 2 else (None, None)
-        source = interpolate(source, dotenv) if source else ""
+            source, target = (parts[0], parts[1]) if len(parts) >= 2 else ("", None)
         if source.startswith("/") and target:
             mounts.append((posixpath.normpath(source), posixpath.normpath(str(target))))
     return mounts

@@ -7,6 +7,7 @@ it describes is one the site model takes."""
 from __future__ import annotations
 
 import pytest
+import yaml
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import build_site_model
 from ansible_collections.omero_docker.stack.plugins.module_utils.takeover import (
     TakeoverError,
@@ -265,3 +266,18 @@ def test_the_notes_never_hold_a_containers_environment():
     notes = "\n".join(_checked(changed + [_inspect("celery")]))
     assert "omeroweb:old" in notes and "celery" in notes
     assert reference_stack.STRONG["ROOTPASS"] not in notes and "PATH=" not in notes
+
+
+def test_the_compose_files_long_volume_syntax_names_the_data_directories_too():
+    compose = reference_stack.compose()
+    compose["services"]["database"]["volumes"] = [
+        {"type": "bind", "source": "${OMERO_DATABASE_PATH}", "target": "/var/lib/postgresql/data/"},
+        {"type": "volume", "source": "scratch", "target": "/scratch"}]
+    files = dict(reference_stack.files(), **{"docker-compose.yml": yaml.safe_dump(compose)})
+    described = describe(files, "/opt/omero", "/srv/omero")
+    assert described["services"]["database"] == {"image": "postgres:16.12", "ports": {},
+                                                 "data": {"/var/lib/postgresql/data": "database"}}
+    assert described["services"]["omeroweb"]["ports"] == {"4090": 4090}
+    moved = _inspect("database", mounts=[("/srv/elsewhere", "/var/lib/postgresql/data")])
+    assert [n.split(",")[0] for n in cross_check(described, _reference(database=moved))] == [
+        "omero-database-1 mounts /srv/elsewhere at /var/lib/postgresql/data"]
