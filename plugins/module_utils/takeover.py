@@ -289,7 +289,8 @@ def describe(files, install_dir, base_dir):
         raise TakeoverError("the site's base directory %s and the reference's %s overlap: the collection writes "
                             "env/, config/ and secrets/ there; choose another (e.g. /srv/omero)"
                             % (base_dir, install_dir))
-    services = _services(yaml.safe_load(files["docker-compose.yml"]))
+    compose = yaml.safe_load(files["docker-compose.yml"])
+    services = _services(compose)
     dotenv = parse_env(files.get(".env"))
     server_env = parse_env(files.get("env/omeroserver.env"))
     web_env = parse_env(files.get("env/omeroweb.env"))
@@ -340,7 +341,8 @@ def describe(files, install_dir, base_dir):
     previous = dict((n, carried[n]) for n in ROTATED_FROM_RECORD if n in carried)
     secrets = dict((n, v) for n, v in carried.items() if n not in generate)
     return {"site": site, "secrets": secrets, "generate": generate, "previous": previous, "notes": notes,
-            "project": project, "services": _declared(services, dotenv, site["omero_site_paths"])}
+            "project": project, "compose_project": compose_project(compose, dotenv, install_dir),
+            "services": _declared(services, dotenv, site["omero_site_paths"])}
 
 
 def _image_ref(image):
@@ -399,12 +401,22 @@ def _by_service(containers, project, declared):
     return by_service, undeclared
 
 
+def compose_project(compose, dotenv, install_dir):
+    """The name Docker Compose gives the reference's project, as its containers' label
+    com.docker.compose.project has it: ``name:`` of the compose file, else COMPOSE_PROJECT_NAME
+    of ``.env``, else the install directory's name, lower-cased without the characters a
+    project name cannot hold (Compose drops them: ``OMERO Lab`` is ``omerolab``)."""
+    name = (compose or {}).get("name") if isinstance(compose, dict) else None
+    name = name or dotenv.get("COMPOSE_PROJECT_NAME") or posixpath.basename(install_dir)
+    return re.sub(r"[^a-z0-9_-]", "", str(name).lower()).lstrip("_-")
+
+
 def cross_check(result, containers, engine_error=None):
     """Notes on where the running reference differs from its description ``result`` (of
     :func:`describe`): ``containers`` is the ``docker inspect`` of each container of its compose
     project (None: the Docker engine did not answer, ``engine_error`` says why). The notes name
     containers, images, paths and ports, never a container's environment (it holds secrets)."""
-    project = result["project"]
+    project = result.get("compose_project") or result["project"]
     if containers is None:
         return ["the running containers were not checked: the Docker engine did not answer (%s); the description "
                 "comes from the reference's files alone" % (engine_error or "no reason given")]

@@ -11,6 +11,7 @@ import yaml
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.model import build_site_model
 from ansible_collections.omero_docker.stack.plugins.module_utils.takeover import (
     TakeoverError,
+    compose_project,
     cross_check,
     describe,
     interpolate,
@@ -92,6 +93,8 @@ def test_the_description_is_a_site_the_model_takes():
 def test_an_install_directory_elsewhere_names_the_project():
     result = describe(reference_stack.files("/data/OMERO Lab"), "/data/OMERO Lab", "/srv/omero")
     assert result["project"] == "omero-lab"
+    # Compose drops what a project name cannot hold: the containers' label says omerolab.
+    assert result["compose_project"] == "omerolab"
     assert result["site"]["omero_site_paths"]["omero_data"] == "/data/OMERO Lab/omero_data/omero_user_data"
 
 
@@ -281,3 +284,10 @@ def test_the_compose_files_long_volume_syntax_names_the_data_directories_too():
     moved = _inspect("database", mounts=[("/srv/elsewhere", "/var/lib/postgresql/data")])
     assert [n.split(",")[0] for n in cross_check(described, _reference(database=moved))] == [
         "omero-database-1 mounts /srv/elsewhere at /var/lib/postgresql/data"]
+
+
+def test_compose_project_follows_compose():
+    """name: of the compose file, then COMPOSE_PROJECT_NAME of .env, then the directory."""
+    assert compose_project({"name": "Facility"}, {"COMPOSE_PROJECT_NAME": "x"}, "/opt/omero") == "facility"
+    assert compose_project({}, {"COMPOSE_PROJECT_NAME": "ref_1"}, "/opt/omero") == "ref_1"
+    assert compose_project({}, {}, "/data/_OMERO Lab.2") == "omerolab2"
