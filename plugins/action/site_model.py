@@ -155,7 +155,8 @@ class ActionModule(ActionBase):
                 if not os.path.isdir(folder):
                     return None
             packed = project_wheel.folder_wheel(folder, str(plugin.get("name") or plugin.get("app")),
-                                                str(plugin.get("app")), plugin.get("version"), self._run_local, cache)
+                                                str(plugin.get("app")), plugin.get("version"), self._run_local,
+                                                cache_dir=cache)
             path = app_wheel.write_wheel(packed, cache)
         except (PluginError, OSError, UnicodeDecodeError) as exc:
             return {"problem": to_text(exc)}

@@ -245,15 +245,17 @@ def pins(requires_dist, where):
     return out
 
 
-def _check(filename, data, directory, name, app, version):
-    """(version, requires) of the built wheel; PluginError when it cannot be the plugin."""
+def _check(built, directory, name, app, version):
+    """(version, requires) of the built wheel (file name, bytes); PluginError when it cannot
+    be the plugin."""
+    filename, data = built
     if not re.search(r"-none-any\.whl$", filename):
         raise PluginError("%s builds %s, which is not pure Python (none-any): build the plugin's wheel for "
                           "the OMERO.web image yourself and give that file as pip" % (directory, filename))
-    with zipfile.ZipFile(io.BytesIO(data)) as built:
-        names = built.namelist()
+    with zipfile.ZipFile(io.BytesIO(data)) as wheel:
+        names = wheel.namelist()
         dist_info = _dist_info(names, directory)
-        metadata = email.parser.Parser().parsestr(built.read(dist_info + "/METADATA").decode("utf-8"),
+        metadata = email.parser.Parser().parsestr(wheel.read(dist_info + "/METADATA").decode("utf-8"),
                                                   headersonly=True)
     package = app.replace(".", "/") + "/"
     if not any(n.startswith(package) for n in names):
@@ -267,7 +269,7 @@ def _check(filename, data, directory, name, app, version):
     return declared, pins(metadata.get_all("Requires-Dist") or [], directory)
 
 
-def build_project(directory, name, app, version, run, cache_dir=None):
+def build_project(directory, name, app, version, run, *, cache_dir=None):
     """The wheel of the Python project in ``directory`` for the plugin ``name`` (package ``app``):
     ``{"filename", "data", "sha256", "version", "requires"}`` as app_wheel.pack returns.
     ``run(argv, cwd, env)`` runs a command (``env``: variables added) and returns
@@ -278,7 +280,7 @@ def build_project(directory, name, app, version, run, cache_dir=None):
     backend = check_backend(directory)
     files = project_files(directory)
     filename, data = _cached_build(directory, files, backend, run, cache_dir)
-    declared, requires = _check(filename, data, directory, name, app, version)
+    declared, requires = _check((filename, data), directory, name, app, version)
     req_file = os.path.join(directory, "requirements.txt")
     if os.path.isfile(req_file):
         with open(req_file, encoding="utf-8") as handle:
@@ -290,9 +292,9 @@ def build_project(directory, name, app, version, run, cache_dir=None):
             "version": declared, "requires": requires}
 
 
-def folder_wheel(directory, name, app, version, run, cache_dir=None):
+def folder_wheel(directory, name, app, version, run, *, cache_dir=None):
     """The wheel of a plugin's ``src`` folder: built by its backend when it is a Python project
     (build_project), else packaged as a plain app folder (app_wheel.pack)."""
     if os.path.isdir(directory) and app_wheel.project_file(directory):
-        return build_project(directory, name, app, version, run, cache_dir)
+        return build_project(directory, name, app, version, run, cache_dir=cache_dir)
     return app_wheel.pack(directory, name, app, version)

@@ -98,16 +98,16 @@ def test_building_twice_gives_the_same_bytes_and_a_cache_hit_builds_nothing(tmp_
     three = project_wheel.build_project(str(elsewhere), "omp-packaged", "omp_packaged", "1.2.0", RUN)
     assert one["data"] == two["data"] == three["data"]
     cache = str(tmp_path / "cache")
-    cached = project_wheel.build_project(str(folder), "omp-packaged", "omp_packaged", None, RUN, cache)
+    cached = project_wheel.build_project(str(folder), "omp-packaged", "omp_packaged", None, RUN, cache_dir=cache)
     assert cached["data"] == one["data"]
     # an earlier build's leftovers in the folder change nothing
     (folder / "build" / "lib").mkdir(parents=True)
     (folder / "build" / "lib" / "stale.py").write_text("stale = 1\n")
     assert project_wheel.build_project(str(folder), "omp-packaged", "omp_packaged", None, no_build,
-                                       cache)["data"] == one["data"]
+                                       cache_dir=cache)["data"] == one["data"]
     assert len(os.listdir(os.path.join(cache, "project-wheels"))) == 1
     (folder / "omp_packaged" / "views.py").write_text("x = 1\n")
-    changed = project_wheel.build_project(str(folder), "omp-packaged", "omp_packaged", None, RUN, cache)
+    changed = project_wheel.build_project(str(folder), "omp-packaged", "omp_packaged", None, RUN, cache_dir=cache)
     assert changed["sha256"] != one["sha256"]
     with zipfile.ZipFile(app_wheel.write_wheel(changed, cache)) as archive:
         assert archive.read("omp_packaged/views.py") == b"x = 1\n"
