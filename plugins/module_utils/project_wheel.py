@@ -65,7 +65,7 @@ _OLD_STYLE_RE = re.compile(r"^(?P<name>[^\s(]+)\s*\((?P<spec>[^)]*)\)$")  # name
 def _artifact(rel):
     """A file an earlier build left in the folder (not built from, not in the cache key)."""
     parts = rel.split("/")
-    return parts[0] in ("build", "dist") and len(parts) > 1 or any(p.endswith(".egg-info") for p in parts[:-1])
+    return (parts[0] in ("build", "dist") and len(parts) > 1) or any(p.endswith(".egg-info") for p in parts[:-1])
 
 
 def project_files(directory):
@@ -108,26 +108,27 @@ def _version_of(module):
             return importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             continue
-    for name in importlib.metadata.packages_distributions().get(module, []):
-        return importlib.metadata.version(name)
-    return ""
+    dists = importlib.metadata.packages_distributions().get(module)
+    return importlib.metadata.version(dists[0]) if dists else ""
 
 
 def check_backend(directory):
     """The backend's identity for the cache key; PluginError naming the folder, the backend
     and the fix when it (or pip) is not installed beside Ansible."""
     backend, in_tree = build_backend(directory)
-    if in_tree:
-        return "%s (in-tree)" % backend
     module = _module(backend)
-    for needed, what in ((module, "the build backend %s (module %s) its project asks for" % (backend, module)),
-                         ("pip", "pip")):
-        if not _installed(needed):
-            raise PluginError(
-                "%s cannot be built on the controller: %s is not installed beside Ansible (%s). Build the "
-                "plugin's wheel yourself (pip wheel --no-deps %s) and give that file as pip instead of src, "
-                "or make the project use setuptools ([build-system] build-backend = \"setuptools.build_meta\")"
-                % (directory, what, sys.executable, directory))
+    fix = ("Build the plugin's wheel yourself (pip wheel --no-deps %s) and give that file as pip instead of src, "
+           % directory)
+    if not _installed("pip"):
+        raise PluginError("%s cannot be built on the controller: pip is not installed beside Ansible (%s). %s"
+                          "or install pip there" % (directory, sys.executable, fix))
+    if in_tree:  # the backend is in the folder (backend-path): pip reports it if it fails
+        return "%s (in-tree)" % backend
+    if not _installed(module):
+        raise PluginError("%s cannot be built on the controller: the build backend %s (module %s) its project asks "
+                          "for is not installed beside Ansible (%s). %sor make the project use setuptools "
+                          "([build-system] build-backend = \"setuptools.build_meta\")"
+                          % (directory, backend, module, sys.executable, fix))
     return "%s %s" % (backend, _version_of(module))
 
 
@@ -206,7 +207,7 @@ def _cached_build(directory, files, backend, run, cache_dir):
     if cache_dir:
         folder = os.path.join(cache_dir, "project-wheels", _cache_key(files, backend)[:32])
         found = sorted(n for n in os.listdir(folder) if n.endswith(".whl")) if os.path.isdir(folder) else []
-        if len(found) == 1:
+        if len(found) == 1 and zipfile.is_zipfile(os.path.join(folder, found[0])):
             with open(os.path.join(folder, found[0]), "rb") as handle:
                 return found[0], handle.read()
     filename, data = _pip_wheel(directory, files, run)
@@ -216,6 +217,9 @@ def _cached_build(directory, files, backend, run, cache_dir):
         partial = os.path.join(folder, ".%s.partial-%d" % (filename, os.getpid()))
         with open(partial, "wb") as handle:
             handle.write(data)
+        for stale in os.listdir(folder):  # a damaged earlier copy
+            if stale.endswith(".whl"):
+                os.remove(os.path.join(folder, stale))
         os.rename(partial, os.path.join(folder, filename))
     return filename, data
 

@@ -106,6 +106,11 @@ def test_building_twice_gives_the_same_bytes_and_a_cache_hit_builds_nothing(tmp_
     assert project_wheel.build_project(str(folder), "omp-packaged", "omp_packaged", None, no_build,
                                        cache_dir=cache)["data"] == one["data"]
     assert len(os.listdir(os.path.join(cache, "project-wheels"))) == 1
+    # a damaged cached wheel is built again
+    (built,) = (tmp_path / "cache" / "project-wheels").glob("*/*.whl")
+    built.write_bytes(b"not a zip")
+    again = project_wheel.build_project(str(folder), "omp-packaged", "omp_packaged", None, RUN, cache_dir=cache)
+    assert again["data"] == one["data"] and built.read_bytes() == one["data"]
     (folder / "omp_packaged" / "views.py").write_text("x = 1\n")
     changed = project_wheel.build_project(str(folder), "omp-packaged", "omp_packaged", None, RUN, cache_dir=cache)
     assert changed["sha256"] != one["sha256"]
