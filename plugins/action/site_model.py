@@ -16,7 +16,7 @@ import subprocess
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-from ansible_collections.omero_docker.stack.plugins.module_utils import app_wheel
+from ansible_collections.omero_docker.stack.plugins.module_utils import app_wheel, project_wheel
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import accounts
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model import secrets as secretlib
 from ansible_collections.omero_docker.stack.plugins.module_utils.site_model.errors import SiteModelError
@@ -139,8 +139,9 @@ class ActionModule(ActionBase):
         return found
 
     def _app_folder(self, plugin):
-        """A plain app folder (omero_web_plugins[].src) packaged as a wheel in the controller's
-        cache: {path, sha256, requires}, {problem}, or None when the folder is not found."""
+        """A plugin's folder (omero_web_plugins[].src): a plain app folder packaged, or a Python
+        project built (project_wheel), as a wheel in the controller's cache: {path, sha256,
+        requires}, {problem}, or None when the folder is not found."""
         src = plugin["src"]
         cache = app_wheel.controller_cache()
         try:
@@ -153,17 +154,19 @@ class ActionModule(ActionBase):
                     return None
                 if not os.path.isdir(folder):
                     return None
-            packed = app_wheel.pack(folder, str(plugin.get("name") or plugin.get("app")), str(plugin.get("app")),
-                                    plugin.get("version"))
+            packed = project_wheel.folder_wheel(folder, str(plugin.get("name") or plugin.get("app")),
+                                                str(plugin.get("app")), plugin.get("version"), self._run_local,
+                                                cache_dir=cache)
             path = app_wheel.write_wheel(packed, cache)
         except (PluginError, OSError, UnicodeDecodeError) as exc:
             return {"problem": to_text(exc)}
         return {"path": path, "sha256": packed["sha256"], "requires": packed["requires"]}
 
     @staticmethod
-    def _run_local(argv, cwd):
+    def _run_local(argv, cwd, env=None):
+        """Run a command on the controller (git, pip wheel): (rc, stdout, stderr); ``env`` added."""
         proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False,
-                              env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+                              env=dict(os.environ, GIT_TERMINAL_PROMPT="0", **(env or {})))
         return proc.returncode, proc.stdout, proc.stderr
 
     @staticmethod

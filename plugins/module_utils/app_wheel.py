@@ -22,8 +22,11 @@ module), so such a folder is packaged here, on the controller, as a pure-Python 
 - the archive is deterministic (sorted entries, fixed times, stored uncompressed): the
   same folder gives the same bytes, hence the same image tag, on any controller.
 
-No build backend runs (none would be pinned): a wheel is a zip with a ``.dist-info``
-directory (the binary distribution format of the Python packaging specifications).
+No build backend runs for such a folder: a wheel is a zip with a ``.dist-info`` directory
+(the binary distribution format of the Python packaging specifications). A folder that is a
+Python project (``pyproject.toml``, ``setup.py``, or ``setup.cfg`` with ``[metadata]``, see
+``project_file``) is built by its own backend instead (module_utils/project_wheel.py), with
+the same pins enforced and the same deterministic archive (``archive``).
 """
 
 from __future__ import annotations
@@ -46,15 +49,17 @@ from ansible_collections.omero_docker.stack.plugins.module_utils.web_plugins imp
 # Files that are never part of a packaged app.
 _SKIP_DIRS = frozenset(("__pycache__", ".git", ".hg", ".svn", ".pytest_cache", ".mypy_cache", ".tox"))
 _SKIP_FILE_RE = re.compile(r"\.py[co]$|^\.DS_Store$|^\.omero-docker-stack-complete$")
-# A folder that already carries packaging metadata: pip builds it, the collection does not.
+# Files that make a folder a Python project (setup.cfg only with a [metadata] section):
+# built by its backend (project_wheel.py), not packaged as a plain app folder.
 PACKAGING_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+_METADATA_SECTION_RE = re.compile(r"^\[metadata\]\s*$", re.M)
 _VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+)*([ab]|rc)?[0-9]*(\.post[0-9]+)?(\.dev[0-9]+)?"
                          r"(\+[A-Za-z0-9]+(\.[A-Za-z0-9]+)*)?$")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 GENERATOR = "omero_docker.stack app_wheel 1"
 
 
-def _files(directory):
+def folder_files(directory):
     """[(relative path, absolute path)] of the folder, sorted, without skipped files."""
     out = []
     for dirpath, dirnames, filenames in os.walk(directory):
@@ -87,6 +92,20 @@ def requirements(text, where="requirements.txt"):
     return pins
 
 
+def project_file(directory):
+    """The file that makes ``directory`` a Python project, or None (a plain app folder)."""
+    for name in PACKAGING_FILES:
+        path = os.path.join(directory, name)
+        if not os.path.isfile(path):
+            continue
+        if name != "setup.cfg":
+            return name
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            if _METADATA_SECTION_RE.search(handle.read()):
+                return name
+    return None
+
+
 def _record_line(name, data):
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
     return "%s,sha256=%s,%d" % (name, digest, len(data))
@@ -108,11 +127,10 @@ def pack(directory, name, app, version=None):
     """
     if not os.path.isdir(directory):
         raise PluginError("%s is not a directory" % directory)
-    present = [f for f in PACKAGING_FILES if os.path.exists(os.path.join(directory, f))]
+    present = project_file(directory)
     if present:
-        raise PluginError("%s has %s: it is a Python project, not a plain app folder; build its wheel "
-                          "(pip wheel --no-deps) and give it as pip, or give it as a pinned git URL"
-                          % (directory, present[0]))
+        raise PluginError("%s has %s: it is a Python project, built by its backend (project_wheel), "
+                          "not packaged as a plain app folder" % (directory, present))
     if not os.path.isfile(os.path.join(directory, "__init__.py")):
         raise PluginError("%s has no __init__.py: a plain app folder is the Django app's package" % directory)
     if version is not None and (not isinstance(version, str) or not _VERSION_RE.match(version)):
@@ -124,7 +142,7 @@ def pack(directory, name, app, version=None):
             requires = requirements(handle.read(), os.path.join(os.path.basename(directory), "requirements.txt"))
     package = app.replace(".", "/")
     entries = []
-    for rel, path in _files(directory):
+    for rel, path in folder_files(directory):
         with open(path, "rb") as handle:
             data = handle.read()
         mode = 0o755 if os.stat(path).st_mode & stat.S_IXUSR else 0o644
@@ -142,18 +160,24 @@ def pack(directory, name, app, version=None):
         (dist_info + "/top_level.txt", (package.split("/")[0] + "\n").encode("utf-8")),
     ]
     entries += [(n, d, 0o644) for n, d in meta_files]
+    data = archive(entries, dist_info)
+    return {"filename": stem + "-py3-none-any.whl", "data": data, "sha256": hashlib.sha256(data).hexdigest(),
+            "version": version, "requires": requires}
+
+
+def archive(entries, dist_info):
+    """The bytes of a deterministic wheel of ``entries`` ([(name, data, mode)], in that order)
+    with ``<dist_info>/RECORD`` listing them, appended last: fixed times, stored uncompressed."""
     record = [_record_line(n, d) for n, d, dummy in entries] + [dist_info + "/RECORD,,"]
-    entries.append((dist_info + "/RECORD", ("\n".join(record) + "\n").encode("utf-8"), 0o644))
+    entries = list(entries) + [(dist_info + "/RECORD", ("\n".join(record) + "\n").encode("utf-8"), 0o644)]
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
         for entry_name, data, mode in entries:
             info = zipfile.ZipInfo(entry_name, date_time=_FIXED_TIME)
             info.external_attr = (stat.S_IFREG | mode) << 16
             info.create_system = 3  # Unix, so the mode is read
-            archive.writestr(info, data)
-    data = buf.getvalue()
-    return {"filename": stem + "-py3-none-any.whl", "data": data, "sha256": hashlib.sha256(data).hexdigest(),
-            "version": version, "requires": requires}
+            out.writestr(info, data)
+    return buf.getvalue()
 
 
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -241,7 +265,7 @@ def git_checkout(src, cache_dir, run):
 
 
 def write_wheel(packed, cache_dir):
-    """The packaged wheel as a file of the controller cache (content-addressed); its path."""
+    """The packaged (or built) wheel as a file of the controller cache (content-addressed); its path."""
     directory = os.path.join(cache_dir, "app-wheels", packed["sha256"][:24])
     path = os.path.join(directory, packed["filename"])
     if not os.path.isfile(path):

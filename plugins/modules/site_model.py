@@ -28,6 +28,9 @@ description:
   - OMERO.web plugins given as plain app folders (C(omero_web_plugins[].src), a folder or a git repository's folder
     at a commit) are packaged here as wheels in the controller's cache (C(~/.cache/omero-docker-stack), or under
     C($XDG_CACHE_HOME)); their C(requirements.txt) must be pinned.
+  - A C(src) folder that is a Python project (C(pyproject.toml), C(setup.py)) is built here into a wheel with the
+    controller's Python, offline (C(pip wheel --no-build-isolation --no-index)) with the setuptools installed beside
+    Ansible (another build backend is refused); its dependencies must be pinned; the build is cached by content.
   - This is an action plugin; it runs on the controller and needs no connection to the host.
 version_added: 0.1.0
 author:

@@ -140,8 +140,9 @@ def _wheel_in_image(info):
 
 
 def app_copy(plugin, local_files):
-    """A plugin given as a plain app folder (``src``), packaged as a wheel on the controller
-    (module_utils/app_wheel.py): (in-image path, copy entry, its pinned requirements) or None."""
+    """A plugin given as a folder (``src``), packaged (module_utils/app_wheel.py) or built
+    (module_utils/project_wheel.py) as a wheel on the controller: (in-image path, copy entry,
+    its pinned requirements) or None."""
     info = local_files.get(src_key(plugin.get("src"))) if isinstance(plugin, dict) else None
     if not info or info.get("problem") or not info.get("path"):
         return None
@@ -201,17 +202,18 @@ def _local_file(spec, local_files, var, errors):
 
 
 def _app_folder(plugin, local_files, var, errors):
-    """A plugin's ``src`` (plain app folder): well formed, found and packaged on the controller."""
+    """A plugin's ``src`` (a plain app folder or a Python project): well formed, found and
+    packaged or built on the controller."""
     if "src" not in plugin:
         if plugin.get("version") is not None:
-            errors.append((var + ".version", "is the version of a packaged app folder: only with src"))
+            errors.append((var + ".version", "is the version of a plugin given as a folder: only with src"))
         return
     problem = src_problem(plugin["src"])
     if problem:
         errors.append((var + ".src", problem))
         return
     if plugin.get("pip") is not None:
-        errors.append((var + ".src", "give either pip (a distribution) or src (a plain app folder), not both"))
+        errors.append((var + ".src", "give either pip (a distribution) or src (a folder), not both"))
         return
     info = local_files.get(src_key(plugin["src"]))
     if info is None:
@@ -259,7 +261,9 @@ def _web_pins(plugins, local_files):
             continue
         var = "omero_web_plugins[%d]" % i
         app = app_copy(plugin, local_files)
-        out += [(var + ".src (its requirements.txt)", pin) for pin in (app[2] if app else [])]
+        # a folder's requirements.txt, and a project's dependencies (their markers left out here)
+        out += [(var + ".src (its pinned requirements)", pin.split(";", 1)[0].strip())
+                for pin in (app[2] if app else [])]
         if isinstance(plugin.get("pip"), str):
             out.append((var + ".pip", plugin["pip"]))
         if isinstance(plugin.get("requires"), list):

@@ -1,10 +1,12 @@
-"""Plugins given as plain app folders (omero_web_plugins[].src, issue 17) through the
-site_model action plugin on the controller: a folder found like `copy: src=` and a folder
-of a git repository at a commit are packaged as wheels in the controller's cache, and the
-model installs those wheels in the web image with the folder's pinned requirements."""
+"""Plugins given as folders (omero_web_plugins[].src, issue 17) through the site_model action
+plugin on the controller: a plain app folder found like `copy: src=` and a folder of a git
+repository at a commit are packaged as wheels in the controller's cache, a folder that is a
+Python project is built (pip and setuptools of the controller's Python), and the model
+installs those wheels in the web image with their pinned requirements."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -111,3 +113,58 @@ def test_an_unpinned_requirement_fails_the_model_naming_the_plugin(tmp_path):
                                                   "not pinned: each requirement of a packaged app must be "
                                                   "NAME==VERSION (options, ranges and URLs are not taken)")
     assert "was not found on the controller" in errors["omero_web_plugins[1].src"]
+
+
+PYPROJECT = """
+[build-system]
+requires = ["setuptools"]
+build-backend = "%s"
+
+[project]
+name = "omp-packaged"
+version = "1.2.0"
+dependencies = ["python-slugify==8.0.4"]
+
+[tool.setuptools]
+packages = ["omp_packaged"]
+"""
+
+
+def _project(root, backend="setuptools.build_meta"):
+    (root / "omp_packaged").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(PYPROJECT % backend)
+    (root / "omp_packaged" / "__init__.py").write_text("")
+    (root / "omp_packaged" / "urls.py").write_text("urlpatterns = []\n")
+    return root
+
+
+def test_a_folder_with_packaging_is_built_on_the_controller(tmp_path):
+    folder = _project(tmp_path / "src" / "omp")
+    plugins = [{"name": "omp-packaged", "app": "omp_packaged", "src": str(folder), "version": "1.2.0"}]
+    run, out = _run(tmp_path, plugins)
+    assert run.rc == 0, "\n".join(run.failures()) or run.output[-4000:]
+    wheel = out["copies"][0]["src"]
+    assert os.path.basename(wheel) == "omp_packaged-1.2.0-py3-none-any.whl"
+    assert out["requirements"].splitlines()[:2] == ["python-slugify==8.0.4",
+                                                    "/opt/omero-stack/wheels/" + os.path.basename(wheel)]
+    assert out["plugins"][0]["pip"] == "/opt/omero-stack/wheels/" + os.path.basename(wheel)
+    assert sorted(os.listdir(folder)) == ["omp_packaged", "pyproject.toml"]  # built from a copy
+    with zipfile.ZipFile(wheel) as archive:
+        assert "omp_packaged/urls.py" in archive.namelist()
+    # built once: the next run takes the cached build, the same bytes
+    cache = tmp_path / "cache" / "omero-docker-stack" / "project-wheels"
+    assert len(os.listdir(cache)) == 1
+    run, again = _run(tmp_path, plugins, "again.json")
+    assert again["copies"] == out["copies"] and len(os.listdir(cache)) == 1
+
+
+@pytest.mark.skipif(importlib.util.find_spec("hatchling") is not None, reason="hatchling is installed")
+def test_a_project_whose_backend_is_not_installed_fails_the_model_naming_it(tmp_path):
+    folder = _project(tmp_path / "src" / "omp", backend="hatchling.build")
+    run, dummy = _run(tmp_path, [{"name": "omp-packaged", "app": "omp_packaged", "src": str(folder)}])
+    assert run.rc != 0
+    errors = dict((e["variable"], e["message"]) for t in run.data["plays"][0]["tasks"]
+                  for r in t["hosts"].values() for e in r.get("errors", []))
+    assert errors["omero_web_plugins[0].src"].startswith(
+        "cannot be packaged: %s cannot be built on the controller: the build backend hatchling.build (module "
+        "hatchling) its project asks for is not installed beside Ansible" % folder)

@@ -78,11 +78,14 @@ def test_an_unpinned_requirement_is_refused_naming_its_line(tmp_path, line, numb
         app_wheel.pack(str(folder), "omp", "omp")
 
 
-@pytest.mark.parametrize("marker", app_wheel.PACKAGING_FILES)
-def test_a_python_project_is_not_a_plain_app_folder(tmp_path, marker):
+PROJECT_MARKERS = [("pyproject.toml", ""), ("setup.py", ""), ("setup.cfg", "[metadata]\nname = omp\n")]
+
+
+@pytest.mark.parametrize(("marker", "content"), PROJECT_MARKERS)
+def test_a_python_project_is_not_a_plain_app_folder(tmp_path, marker, content):
     folder = app_folder(tmp_path / "omp", requirements=None)
-    (folder / marker).write_text("")
-    with pytest.raises(PluginError, match="is a Python project"):
+    (folder / marker).write_text(content)
+    with pytest.raises(PluginError, match="%s: it is a Python project, built by its backend" % marker):
         app_wheel.pack(str(folder), "omp", "omp")
 
 

@@ -308,7 +308,7 @@ def test_app_folder_problems_name_the_variable(tmp_path):
 
 def test_two_pins_of_one_distribution_are_refused_naming_both(tmp_path):
     local = {"plugins/omp": {"path": str(tmp_path / "omp-0+src.0123456789ab-py3-none-any.whl"), "sha256": "0" * 64,
-                             "requires": ["redis==5.2.1", "numpy==2.2.6"]}}
+                             "requires": ["redis==5.2.1", "numpy==2.2.6; python_version >= '3.9'"]}}
     plugins = copy.deepcopy(PLUGINS) + [{"name": "omp", "app": "omp", "src": "plugins/omp"}]
     plugins[1]["requires"] = ["NumPy==2.3.0"]
 
@@ -317,7 +317,7 @@ def test_two_pins_of_one_distribution_are_refused_naming_both(tmp_path):
             build(site, local_files=local)
         return sorted(info.value.errors)
 
-    where = "omero_web_plugins[3].src (its requirements.txt)"
+    where = "omero_web_plugins[3].src (its pinned requirements)"
     assert problems(site_with(omero_web_plugins=plugins)) == [
         (where, "numpy==2.2.6 conflicts with numpy==2.3.0 of omero_web_plugins[1].requires[0]: the web image holds "
                 "one version of each distribution"),
