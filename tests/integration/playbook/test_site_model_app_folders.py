@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tests.helpers import playbook
+from tests.helpers.plugin_project import project
 from tests.helpers.sites import base_site
 
 pytestmark = [pytest.mark.playbook,
@@ -115,27 +116,8 @@ def test_an_unpinned_requirement_fails_the_model_naming_the_plugin(tmp_path):
     assert "was not found on the controller" in errors["omero_web_plugins[1].src"]
 
 
-PYPROJECT = """
-[build-system]
-requires = ["setuptools"]
-build-backend = "%s"
-
-[project]
-name = "omp-packaged"
-version = "1.2.0"
-dependencies = ["python-slugify==8.0.4"]
-
-[tool.setuptools]
-packages = ["omp_packaged"]
-"""
-
-
 def _project(root, backend="setuptools.build_meta"):
-    (root / "omp_packaged").mkdir(parents=True)
-    (root / "pyproject.toml").write_text(PYPROJECT % backend)
-    (root / "omp_packaged" / "__init__.py").write_text("")
-    (root / "omp_packaged" / "urls.py").write_text("urlpatterns = []\n")
-    return root
+    return project(root, deps=('"python-slugify==8.0.4"',), backend=backend)
 
 
 def test_a_folder_with_packaging_is_built_on_the_controller(tmp_path):
@@ -148,7 +130,7 @@ def test_a_folder_with_packaging_is_built_on_the_controller(tmp_path):
     assert out["requirements"].splitlines()[:2] == ["python-slugify==8.0.4",
                                                     "/opt/omero-stack/wheels/" + os.path.basename(wheel)]
     assert out["plugins"][0]["pip"] == "/opt/omero-stack/wheels/" + os.path.basename(wheel)
-    assert sorted(os.listdir(folder)) == ["omp_packaged", "pyproject.toml"]  # built from a copy
+    assert sorted(os.listdir(folder)) == [".git", "omp_packaged", "pyproject.toml"]  # built from a copy
     with zipfile.ZipFile(wheel) as archive:
         assert "omp_packaged/urls.py" in archive.namelist()
     # built once: the next run takes the cached build, the same bytes
