@@ -19,6 +19,7 @@ from tests.helpers.plugin_project import project
 
 RUN = ActionModule._run_local  # the action plugin's own runner
 
+
 def tree(root):
     return sorted(os.path.relpath(os.path.join(d, f), root) for d, dirs, files in os.walk(root) for f in files + dirs)
 
